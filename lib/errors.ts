@@ -1,0 +1,26 @@
+/**
+ * The errors a user can cause. Anything else that escapes is a bug and is reported with its
+ * stack trace under `--verbose`.
+ */
+
+/** A mistake on the command line: exit status 2, shown with the usage line. */
+export class UsageError extends Error {
+  override name = "UsageError";
+}
+
+/** A build that could not be carried out: exit status 1, shown as one line. */
+export class BuildError extends Error {
+  override name = "BuildError";
+  /** Output of a failed subprocess, shown below the message. */
+  readonly detail: string | undefined;
+
+  constructor(message: string, options: { detail?: string; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.detail = options.detail;
+  }
+}
+
+/** Quote a value for an error message: JSON string syntax, so control characters are visible. */
+export function q(value: string): string {
+  return JSON.stringify(value);
+}

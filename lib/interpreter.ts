@@ -1,0 +1,225 @@
+/**
+ * What mkvenv knows about a base interpreter: one probe run by that interpreter, parsed into
+ * a typed `InterpreterInfo` at the edge. No other module spawns Python to ask it a question.
+ */
+import probeSource from "../templates/probe.py" with { type: "text" };
+import { BuildError, q } from "./errors.ts";
+
+/** The operating-system family a venv is laid out for. */
+export type Platform = "linux" | "darwin" | "windows";
+
+/** `[major, minor, micro]`, e.g. `[3, 12, 1]`. */
+export type PythonVersion = readonly [number, number, number];
+
+/** Paths of the interpreter's sysconfig `venv` scheme, relative to the venv (3.11+). */
+export interface VenvScheme {
+  scripts: string | null;
+  purelib: string | null;
+  platlib: string | null;
+  include: string | null;
+}
+
+/** Where the interpreter's `ensurepip` lives and which wheels it bundles. */
+export interface EnsurepipFacts {
+  dir: string;
+  hasMain: boolean;
+  bundledDir: string;
+  bundled: string[];
+  pipVersion: string | null;
+  setuptoolsVersion: string | null;
+}
+
+/** Windows-only facts: which executables the base directory and venv's `scripts/nt` hold. */
+export interface WindowsFacts {
+  baseDirFiles: string[];
+  venvNtScripts: string[];
+}
+
+/** Everything mkvenv needs to know about a base interpreter, from one probe. */
+export interface InterpreterInfo {
+  implementation: string;
+  version: PythonVersion;
+  releaselevel: string;
+  osName: string;
+  sysPlatform: string;
+  platform: Platform;
+  executable: string;
+  /** `sys._base_executable`, or `sys.executable` where it does not exist (3.7 POSIX). */
+  baseExecutable: string;
+  realpathExecutable: string;
+  prefix: string;
+  basePrefix: string;
+  is64: boolean;
+  fsEncoding: string;
+  abiflags: string;
+  gilDisabled: boolean;
+  isPythonBuild: boolean;
+  venvScheme: VenvScheme | null;
+  platlibdir: string | null;
+  wheelPkgDir: string | null;
+  cacheTag: string;
+  stdlib: string;
+  sitePackages: string[];
+  ensurepip: EnsurepipFacts | null;
+  windows: WindowsFacts | null;
+}
+
+/** The probe script's source, run with `python -I -c`. */
+export const PROBE_SOURCE: string = probeSource;
+
+/** Bump when the probe's output changes shape, so cached facts are re-probed. */
+export const PROBE_VERSION = 1;
+
+function field<T>(obj: Record<string, unknown>, key: string, check: (v: unknown) => v is T): T {
+  const value = obj[key];
+  if (!check(value)) throw new TypeError(`probe field ${key} has an unexpected value`);
+  return value;
+}
+
+const isString = (v: unknown): v is string => typeof v === "string";
+const isBool = (v: unknown): v is boolean => typeof v === "boolean";
+const isStringOrNull = (v: unknown): v is string | null => v === null || typeof v === "string";
+const isStringArray = (v: unknown): v is string[] =>
+  Array.isArray(v) && v.every((x) => typeof x === "string");
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === "object" && v !== null && !Array.isArray(v);
+const isObjectOrNull = (v: unknown): v is Record<string, unknown> | null =>
+  v === null || isObject(v);
+
+function platformOf(osName: string, sysPlatform: string): Platform {
+  if (osName === "nt") return "windows";
+  return sysPlatform === "darwin" ? "darwin" : "linux";
+}
+
+/**
+ * Turn the probe's JSON text into `InterpreterInfo`.
+ * Throws a `TypeError` naming the field when the text is not the probe's output.
+ */
+export function parseProbeOutput(text: string): InterpreterInfo {
+  const raw: unknown = JSON.parse(text);
+  if (!isObject(raw)) throw new TypeError("probe output is not a JSON object");
+  if (raw.probe !== PROBE_VERSION) throw new TypeError("probe output has another version");
+  const version = raw.version;
+  if (
+    !Array.isArray(version) || version.length !== 3 ||
+    !version.every((n) => Number.isInteger(n))
+  ) {
+    throw new TypeError("probe field version has an unexpected value");
+  }
+  const osName = field(raw, "os_name", isString);
+  const sysPlatform = field(raw, "sys_platform", isString);
+  const scheme = field(raw, "venv_scheme", isObjectOrNull);
+  const ensurepip = field(raw, "ensurepip", isObjectOrNull);
+  const windows = field(raw, "windows", isObjectOrNull);
+  return {
+    implementation: field(raw, "implementation", isString),
+    version: [version[0], version[1], version[2]] as PythonVersion,
+    releaselevel: field(raw, "releaselevel", isString),
+    osName,
+    sysPlatform,
+    platform: platformOf(osName, sysPlatform),
+    executable: field(raw, "executable", isString),
+    baseExecutable: field(raw, "base_executable", isString),
+    realpathExecutable: field(raw, "realpath_executable", isString),
+    prefix: field(raw, "prefix", isString),
+    basePrefix: field(raw, "base_prefix", isString),
+    is64: field(raw, "is64", isBool),
+    fsEncoding: field(raw, "fs_encoding", isString),
+    abiflags: field(raw, "abiflags", isString),
+    gilDisabled: field(raw, "gil_disabled", isBool),
+    isPythonBuild: field(raw, "is_python_build", isBool),
+    venvScheme: scheme === null ? null : {
+      scripts: field(scheme, "scripts", isStringOrNull),
+      purelib: field(scheme, "purelib", isStringOrNull),
+      platlib: field(scheme, "platlib", isStringOrNull),
+      include: field(scheme, "include", isStringOrNull),
+    },
+    platlibdir: field(raw, "platlibdir", isStringOrNull),
+    wheelPkgDir: field(raw, "wheel_pkg_dir", isStringOrNull),
+    cacheTag: field(raw, "cache_tag", isString),
+    stdlib: field(raw, "stdlib", isString),
+    sitePackages: field(raw, "site_packages", isStringArray),
+    ensurepip: ensurepip === null ? null : {
+      dir: field(ensurepip, "dir", isString),
+      hasMain: field(ensurepip, "has_main", isBool),
+      bundledDir: field(ensurepip, "bundled_dir", isString),
+      bundled: field(ensurepip, "bundled", isStringArray),
+      pipVersion: field(ensurepip, "pip_version", isStringOrNull),
+      setuptoolsVersion: field(ensurepip, "setuptools_version", isStringOrNull),
+    },
+    windows: windows === null ? null : {
+      baseDirFiles: field(windows, "base_dir_files", isStringArray),
+      venvNtScripts: field(windows, "venv_nt_scripts", isStringArray),
+    },
+  };
+}
+
+/** Options for `probeInterpreter`. */
+export interface ProbeOptions {
+  /** Kill the probe after this many milliseconds (default 20 s). */
+  timeoutMs?: number;
+}
+
+/**
+ * Run the probe with the interpreter at `path` (no cache; see `interpreter_cache.ts`).
+ * Throws `BuildError` when it cannot be run, fails, hangs, or does not answer like a Python.
+ */
+export async function runProbe(path: string, options: ProbeOptions = {}): Promise<InterpreterInfo> {
+  const timeoutMs = options.timeoutMs ?? 20_000;
+  let child: Deno.ChildProcess;
+  try {
+    child = new Deno.Command(path, {
+      args: ["-I", "-c", PROBE_SOURCE],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+      env: { PYTHONIOENCODING: "utf-8" },
+    }).spawn();
+  } catch (e: unknown) {
+    const why = e instanceof Deno.errors.NotFound
+      ? "no such file"
+      : e instanceof Deno.errors.PermissionDenied
+      ? "permission denied"
+      : String(e instanceof Error ? e.message : e);
+    throw new BuildError(
+      `Cannot run the interpreter ${q(path)}: ${why}; pass a Python with -p/--python`,
+      { cause: e },
+    );
+  }
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // already gone
+    }
+  }, timeoutMs);
+  const out = await child.output();
+  clearTimeout(timer);
+  const stdout = new TextDecoder().decode(out.stdout);
+  const stderr = new TextDecoder().decode(out.stderr);
+  const command = `${path} -I -c <mkvenv probe>`;
+  if (timedOut) {
+    throw new BuildError(
+      `The interpreter ${q(path)} did not answer mkvenv's probe within ${
+        timeoutMs / 1000
+      } s: is it a Python?`,
+      { detail: `command: ${command}\n${stderr}` },
+    );
+  }
+  if (!out.success) {
+    throw new BuildError(
+      `The interpreter ${q(path)} failed mkvenv's probe (exit ${out.code}): is it Python 3.7 or newer?`,
+      { detail: `command: ${command}\n${stderr}${stdout}` },
+    );
+  }
+  try {
+    return parseProbeOutput(stdout);
+  } catch (e: unknown) {
+    throw new BuildError(
+      `The interpreter ${q(path)} answered mkvenv's probe with something that is not its facts: is it a Python?`,
+      { detail: `command: ${command}\n${stdout.slice(0, 2000)}${stderr}`, cause: e },
+    );
+  }
+}
