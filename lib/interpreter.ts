@@ -210,7 +210,9 @@ export async function runProbe(path: string, options: ProbeOptions = {}): Promis
   }
   if (!out.success) {
     throw new BuildError(
-      `The interpreter ${q(path)} failed mkvenv's probe (exit ${out.code}): is it Python 3.7 or newer?`,
+      `The interpreter ${
+        q(path)
+      } failed mkvenv's probe (exit ${out.code}): is it Python 3.7 or newer?`,
       { detail: `command: ${command}\n${stderr}${stdout}` },
     );
   }
@@ -218,7 +220,9 @@ export async function runProbe(path: string, options: ProbeOptions = {}): Promis
     return parseProbeOutput(stdout);
   } catch (e: unknown) {
     throw new BuildError(
-      `The interpreter ${q(path)} answered mkvenv's probe with something that is not its facts: is it a Python?`,
+      `The interpreter ${
+        q(path)
+      } answered mkvenv's probe with something that is not its facts: is it a Python?`,
       { detail: `command: ${command}\n${stdout.slice(0, 2000)}${stderr}`, cause: e },
     );
   }

@@ -1,0 +1,228 @@
+/**
+ * The command line: argv -> `CliRequest`. Accepts what `python -m venv` accepts, argparse-style:
+ * options and ENV_DIRs interleaved, `--opt=value`, and unique prefixes of long options (`--sys`).
+ * node:util's parseArgs has no prefix matching, which a drop-in for argparse needs.
+ */
+import { UsageError } from "./errors.ts";
+
+/** What the command line asks for. */
+export interface CliRequest {
+  envDirs: string[];
+  python: string | undefined;
+  systemSitePackages: boolean;
+  /** true/false when `--symlinks`/`--copies` was given; null for the platform default. */
+  symlinks: boolean | null;
+  clear: boolean;
+  upgrade: boolean;
+  withPip: boolean;
+  prompt: string | null;
+  upgradeDeps: boolean;
+  scmIgnoreFiles: boolean;
+  verbose: boolean;
+  help: boolean;
+  version: boolean;
+}
+
+interface OptionSpec {
+  long: string;
+  short?: string;
+  /** Name of the value shown in usage; absent for flags. */
+  value?: string;
+  help: string;
+  apply: (request: CliRequest, value: string) => void;
+}
+
+/** Every option, in the order `--help` lists them. */
+export const OPTIONS: readonly OptionSpec[] = [
+  { long: "help", short: "h", help: "Show this help and exit.", apply: (r) => (r.help = true) },
+  { long: "version", help: "Show mkvenv's version and exit.", apply: (r) => (r.version = true) },
+  {
+    long: "python",
+    short: "p",
+    value: "PYTHON",
+    help: "The base interpreter: a path or a command on PATH (default: python3, then python).",
+    apply: (r, v) => (r.python = v),
+  },
+  {
+    long: "system-site-packages",
+    help: "Give the virtual environment access to the system site-packages dir.",
+    apply: (r) => (r.systemSitePackages = true),
+  },
+  {
+    long: "symlinks",
+    help:
+      "Try to use symlinks rather than copies, when symlinks are not the default for the platform.",
+    apply: (r) => (r.symlinks = true),
+  },
+  {
+    long: "copies",
+    help:
+      "Try to use copies rather than symlinks, even when symlinks are the default for the platform.",
+    apply: (r) => (r.symlinks = false),
+  },
+  {
+    long: "clear",
+    help:
+      "Delete the contents of the environment directory if it already exists, before environment creation.",
+    apply: (r) => (r.clear = true),
+  },
+  {
+    long: "upgrade",
+    help:
+      "Upgrade the environment directory to use this version of Python, assuming Python has been upgraded in-place.",
+    apply: (r) => (r.upgrade = true),
+  },
+  {
+    long: "without-pip",
+    help:
+      "Skips installing or upgrading pip in the virtual environment (pip is bootstrapped by default)",
+    apply: (r) => (r.withPip = false),
+  },
+  {
+    long: "prompt",
+    value: "PROMPT",
+    help: "Provides an alternative prompt prefix for this environment.",
+    apply: (r, v) => (r.prompt = v),
+  },
+  {
+    long: "upgrade-deps",
+    help:
+      "Upgrade core dependencies (pip, and setuptools before 3.12) to the latest version in PyPI",
+    apply: (r) => (r.upgradeDeps = true),
+  },
+  {
+    long: "without-scm-ignore-files",
+    help:
+      "Skips adding SCM ignore files to the environment directory (Git is supported by default).",
+    apply: (r) => (r.scmIgnoreFiles = false),
+  },
+  {
+    long: "verbose",
+    short: "v",
+    help: "Say what is done, and show a stack trace for internal errors.",
+    apply: (r) => (r.verbose = true),
+  },
+];
+
+/** The usage line. */
+export const USAGE = "usage: mkvenv [-h] [--version] [-p PYTHON] [--system-site-packages] " +
+  "[--symlinks | --copies] [--clear] [--upgrade] [--without-pip] [--prompt PROMPT] " +
+  "[--upgrade-deps] [--without-scm-ignore-files] [-v] ENV_DIR [ENV_DIR ...]";
+
+/** The full `--help` text. */
+export function helpText(): string {
+  const lines = [
+    USAGE,
+    "",
+    "Creates virtual Python environments in one or more target directories.",
+    "",
+    "positional arguments:",
+    "  ENV_DIR               A directory to create the environment in.",
+    "",
+    "options:",
+  ];
+  for (const o of OPTIONS) {
+    const names = [o.short ? `-${o.short}` : null, `--${o.long}`].filter((x) => x !== null);
+    const head = `  ${names.map((n) => (o.value ? `${n} ${o.value}` : n)).join(", ")}`;
+    lines.push(
+      head.length < 22 ? `${head.padEnd(22)}${o.help}` : `${head}\n${" ".repeat(22)}${o.help}`,
+    );
+  }
+  lines.push(
+    "",
+    "Once an environment has been created, you may wish to activate it, e.g. by sourcing an",
+    "activate script in its bin directory.",
+  );
+  return lines.join("\n") + "\n";
+}
+
+function lookupLong(name: string): OptionSpec {
+  const exact = OPTIONS.find((o) => o.long === name);
+  if (exact) return exact;
+  const matches = OPTIONS.filter((o) => o.long.startsWith(name));
+  if (matches.length === 1 && name.length > 0) return matches[0]!;
+  if (matches.length > 1) {
+    throw new UsageError(
+      `ambiguous option: --${name} could match ${matches.map((o) => `--${o.long}`).join(", ")}`,
+    );
+  }
+  throw new UsageError(`unrecognized arguments: --${name}`);
+}
+
+/** Parse argv (without the program name). Throws `UsageError` for anything argparse refuses. */
+export function parseCli(argv: readonly string[]): CliRequest {
+  const request: CliRequest = {
+    envDirs: [],
+    python: undefined,
+    systemSitePackages: false,
+    symlinks: null,
+    clear: false,
+    upgrade: false,
+    withPip: true,
+    prompt: null,
+    upgradeDeps: false,
+    scmIgnoreFiles: true,
+    verbose: false,
+    help: false,
+    version: false,
+  };
+  let linkChoice: string | null = null;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === "--") {
+      request.envDirs.push(...argv.slice(i + 1));
+      break;
+    }
+    let spec: OptionSpec;
+    let inline: string | undefined;
+    if (arg.startsWith("--")) {
+      const eq = arg.indexOf("=");
+      spec = lookupLong(eq < 0 ? arg.slice(2) : arg.slice(2, eq));
+      if (eq >= 0) inline = arg.slice(eq + 1);
+    } else if (arg.startsWith("-") && arg.length > 1) {
+      const found = OPTIONS.find((o) => o.short === arg[1]);
+      if (!found) throw new UsageError(`unrecognized arguments: ${arg}`);
+      spec = found;
+      if (arg.length > 2) {
+        if (!spec.value) {
+          throw new UsageError(
+            `argument -${spec.short}: ignored explicit argument ${JSON.stringify(arg.slice(2))}`,
+          );
+        }
+        inline = arg.slice(2);
+      }
+    } else {
+      request.envDirs.push(arg);
+      continue;
+    }
+    const label = spec.short ? `-${spec.short}/--${spec.long}` : `--${spec.long}`;
+    let value = "";
+    if (spec.value) {
+      if (inline !== undefined) value = inline;
+      else if (i + 1 < argv.length && !(argv[i + 1]!.startsWith("-") && argv[i + 1]!.length > 1)) {
+        value = argv[++i]!;
+      } else throw new UsageError(`argument ${label}: expected one argument`);
+    } else if (inline !== undefined) {
+      throw new UsageError(
+        `argument ${label}: ignored explicit argument ${JSON.stringify(inline)}`,
+      );
+    }
+    if (spec.long === "symlinks" || spec.long === "copies") {
+      if (linkChoice !== null && linkChoice !== spec.long) {
+        throw new UsageError(`argument --${spec.long}: not allowed with argument --${linkChoice}`);
+      }
+      linkChoice = spec.long;
+    }
+    spec.apply(request, value);
+  }
+  if (request.help || request.version) return request;
+  if (request.envDirs.length === 0) {
+    throw new UsageError("the following arguments are required: ENV_DIR");
+  }
+  if (request.upgrade && request.clear) {
+    throw new UsageError(
+      "--upgrade and --clear cannot be used together: --clear empties the venv that --upgrade would keep; choose one",
+    );
+  }
+  return request;
+}

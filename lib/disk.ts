@@ -1,0 +1,133 @@
+/**
+ * The small layer that touches the disk: make directories, place links and copies, write
+ * files. Replacing an entry never writes through an existing link (spec §11 #20).
+ */
+import { basename, dirname, join } from "node:path";
+import { BuildError, q } from "./errors.ts";
+
+/** Metadata of `path` without following a final link, or null when nothing is there. */
+export function lstatOrNull(path: string): Deno.FileInfo | null {
+  try {
+    return Deno.lstatSync(path);
+  } catch (e: unknown) {
+    if (e instanceof Deno.errors.NotFound) return null;
+    throw e;
+  }
+}
+
+function describe(info: Deno.FileInfo): string {
+  return info.isSymlink ? "a symbolic link" : info.isFile ? "a file" : "not a directory";
+}
+
+/**
+ * Create `path` and its parents (mode 0777 & ~umask). Throws `BuildError` when `path` or a
+ * parent exists and is not a directory (a symlink counts as in the way, as in CPython).
+ */
+export function makeDirs(path: string): void {
+  const existing = lstatOrNull(path);
+  if (existing?.isDirectory) return;
+  if (existing !== null) {
+    throw new BuildError(
+      `Cannot create the directory ${q(path)}: it exists and is ${
+        describe(existing)
+      }; move it away or choose another ENV_DIR`,
+    );
+  }
+  const parent = dirname(path);
+  if (parent !== path) makeDirs(parent);
+  try {
+    Deno.mkdirSync(path);
+  } catch (e: unknown) {
+    if (e instanceof Deno.errors.AlreadyExists && lstatOrNull(path)?.isDirectory) return;
+    throw osError(`Cannot create the directory ${q(path)}`, e);
+  }
+}
+
+/** Wrap a file-system error into a one-line `BuildError`. */
+export function osError(what: string, e: unknown): BuildError {
+  const why = e instanceof Deno.errors.PermissionDenied
+    ? "permission denied"
+    : e instanceof Deno.errors.NotFound
+    ? "a parent directory does not exist"
+    : e instanceof Error
+    ? e.message
+    : String(e);
+  return new BuildError(`${what}: ${why}`, { cause: e });
+}
+
+/** Remove whatever is at `path` (a link is removed, never followed). */
+export function removeEntry(path: string): void {
+  const st = lstatOrNull(path);
+  if (st === null) return;
+  Deno.removeSync(path, { recursive: st.isDirectory });
+}
+
+/**
+ * Write `data` to `path` by writing a sibling temporary file and renaming it over `path`, so an
+ * existing link at `path` is replaced, not written through.
+ */
+export function writeFileReplacing(path: string, data: string | Uint8Array, mode = 0o644): void {
+  const tmp = join(dirname(path), `.${basename(path)}.mkvenv-${Deno.pid}.tmp`);
+  try {
+    if (typeof data === "string") Deno.writeTextFileSync(tmp, data, { mode });
+    else Deno.writeFileSync(tmp, data, { mode });
+    Deno.chmodSync(tmp, mode);
+    Deno.renameSync(tmp, path);
+  } catch (e: unknown) {
+    try {
+      Deno.removeSync(tmp);
+    } catch {
+      // nothing to clean
+    }
+    throw osError(`Cannot write ${q(path)}`, e);
+  }
+}
+
+/** Copy the file `from` (following links) to `path`, replacing what is there, mode 0755. */
+export function copyExecutable(from: string, path: string): void {
+  const tmp = join(dirname(path), `.${basename(path)}.mkvenv-${Deno.pid}.tmp`);
+  try {
+    Deno.copyFileSync(from, tmp);
+    Deno.chmodSync(tmp, 0o755);
+    Deno.renameSync(tmp, path);
+  } catch (e: unknown) {
+    try {
+      Deno.removeSync(tmp);
+    } catch {
+      // nothing to clean
+    }
+    throw osError(`Cannot copy ${q(from)} to ${q(path)}`, e);
+  }
+}
+
+/** Make `path` a symbolic link with the text `target`, replacing what is there. */
+export function symlinkReplacing(target: string, path: string): void {
+  const tmp = join(dirname(path), `.${basename(path)}.mkvenv-${Deno.pid}.tmp`);
+  try {
+    removeEntry(tmp);
+    Deno.symlinkSync(target, tmp);
+    Deno.renameSync(tmp, path);
+  } catch (e: unknown) {
+    try {
+      removeEntry(tmp);
+    } catch {
+      // nothing to clean
+    }
+    throw osError(`Cannot link ${q(path)} to ${q(target)}`, e);
+  }
+}
+
+/**
+ * Empty the directory `dir`, keeping the directory itself: links are removed, not followed;
+ * real directories are removed with their contents.
+ */
+export function clearDirectory(dir: string): void {
+  for (const entry of Deno.readDirSync(dir)) {
+    const path = join(dir, entry.name);
+    try {
+      Deno.removeSync(path, { recursive: entry.isDirectory && !entry.isSymlink });
+    } catch (e: unknown) {
+      throw osError(`Cannot clear ${q(path)}`, e);
+    }
+  }
+}

@@ -1,0 +1,17 @@
+/**
+ * mkvenv's library surface: everything `main.ts` uses, for programs that build venvs
+ * themselves. Re-exports only.
+ */
+export { absoluteEnvDir, type BuildContext, buildVenv, checkEnvDir } from "./builder.ts";
+export { type CliRequest, helpText, parseCli, USAGE } from "./cli.ts";
+export { findInterpreter, type FindOptions, type FoundInterpreter } from "./discovery.ts";
+export { BuildError, UsageError } from "./errors.ts";
+export type { InterpreterInfo, Platform, PythonVersion } from "./interpreter.ts";
+export { probeCached } from "./interpreter_cache.ts";
+export {
+  type BuildOptions,
+  computeLayout,
+  defaultBuildOptions,
+  type VenvLayout,
+} from "./layout.ts";
+export { MKVENV_VERSION } from "./pyvenv_cfg.ts";

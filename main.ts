@@ -1,0 +1,79 @@
+/**
+ * The mkvenv command: parse argv, find the interpreter, build each ENV_DIR, map errors to exit
+ * statuses (2 usage, 1 build failure).
+ */
+import { fileURLToPath } from "node:url";
+import {
+  BuildError,
+  buildVenv,
+  defaultBuildOptions,
+  findInterpreter,
+  helpText,
+  MKVENV_VERSION,
+  parseCli,
+  USAGE,
+  UsageError,
+} from "./lib/mod.ts";
+
+/** The words that start this mkvenv: the compiled binary, or deno running this file. */
+function invocation(): string[] {
+  const exe = Deno.execPath();
+  const isDeno = /^deno(\.exe)?$/i.test(exe.split(/[\\/]/).pop() ?? "");
+  if (!isDeno || !Deno.mainModule.startsWith("file:")) return [exe];
+  return [exe, "run", "--allow-all", fileURLToPath(Deno.mainModule)];
+}
+
+/** Run mkvenv with `args`; returns the exit status. */
+export async function main(args: readonly string[]): Promise<number> {
+  let verbose = args.includes("-v") || args.includes("--verbose");
+  const err = (line: string) => console.error(line);
+  try {
+    const request = parseCli(args);
+    verbose = request.verbose;
+    if (request.help) {
+      await Deno.stdout.write(new TextEncoder().encode(helpText()));
+      return 0;
+    }
+    if (request.version) {
+      console.log(`mkvenv ${MKVENV_VERSION}`);
+      return 0;
+    }
+    const log = verbose ? (line: string) => err(`mkvenv: ${line}`) : undefined;
+    const found = await findInterpreter(request.python, log ? { log } : {});
+    const defaults = defaultBuildOptions(found.info.platform);
+    const options = {
+      ...defaults,
+      systemSitePackages: request.systemSitePackages,
+      symlinks: request.symlinks ?? defaults.symlinks,
+      clear: request.clear,
+      upgrade: request.upgrade,
+      withPip: request.withPip,
+      prompt: request.prompt,
+      upgradeDeps: request.upgradeDeps,
+      scmIgnoreFiles: request.scmIgnoreFiles,
+      cwd: Deno.cwd(),
+      invocation: invocation(),
+      ...(log ? { log } : {}),
+    };
+    for (const envDir of request.envDirs) await buildVenv(envDir, found, options);
+    return 0;
+  } catch (e: unknown) {
+    if (e instanceof UsageError) {
+      err(USAGE);
+      err(`mkvenv: error: ${e.message}`);
+      return 2;
+    }
+    if (e instanceof BuildError) {
+      err(`mkvenv: error: ${e.message}`);
+      if (e.detail) err(e.detail.trimEnd());
+      if (verbose && e.cause) err(String(e.cause instanceof Error ? e.cause.stack : e.cause));
+      return 1;
+    }
+    err(`mkvenv: internal error: ${e instanceof Error ? e.message : String(e)}`);
+    if (verbose && e instanceof Error) err(e.stack ?? "");
+    else err("Run again with --verbose for a stack trace, and please report it.");
+    return 70;
+  }
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));
