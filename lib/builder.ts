@@ -16,7 +16,9 @@ import {
 } from "./disk.ts";
 import type { InterpreterInfo } from "./interpreter.ts";
 import { type BuildOptions, computeLayout, pathFor, type VenvLayout } from "./layout.ts";
-import { installPipWithEnsurepip, upgradeDeps } from "./pip.ts";
+import type { LinkMode } from "./file_links.ts";
+import { upgradeDeps } from "./pip.ts";
+import { prepareSeed, seedPip } from "./pip_seed.ts";
 import { parsePythonStrLiteral, parsePyvenvCfg, renderPyvenvCfg } from "./pyvenv_cfg.ts";
 import { posixCommandLine, windowsCommandLine } from "./shell_quote.ts";
 
@@ -30,6 +32,14 @@ export interface BuildContext {
   /** The words that start mkvenv itself, for the `command` key of pyvenv.cfg. */
   invocation: readonly string[];
   log?: (line: string) => void;
+  /** Shows a warning to the user. */
+  warn?: (line: string) => void;
+  /** Seed wheels given with `--pip-wheel` (or `MKVENV_PIP_WHEEL`), relative to `cwd`. */
+  pipWheels?: readonly string[];
+  /** How seeded files are placed (`--link-mode`); default hard links. */
+  linkMode?: LinkMode;
+  /** The cache root; null for none. Default: `cacheRoot()`. */
+  cacheDir?: string | null;
 }
 
 /** Make `envDirArg` absolute against `cwd` without resolving links (as `os.path.abspath`). */
@@ -128,6 +138,17 @@ export async function buildVenv(
   }
   let build: BuildOptions = options;
   const cfgPath = pathFor(info.platform).join(envDir, "pyvenv.cfg");
+  // Choose and cache the seed wheels before touching the venv: a missing wheel leaves nothing.
+  const seed = options.withPip
+    ? await prepareSeed(info, {
+      pipWheels: (options.pipWheels ?? []).map((w) =>
+        pathFor(info.platform).resolve(options.cwd, w)
+      ),
+      ...(options.cacheDir === undefined ? {} : { cacheDir: options.cacheDir }),
+      ...(options.log ? { log: options.log } : {}),
+      ...(options.warn ? { warn: options.warn } : {}),
+    })
+    : null;
   if (existing !== null && options.clear) {
     log(`clearing ${envDir}`);
     clearDirectory(envDir);
@@ -147,25 +168,30 @@ export async function buildVenv(
   if (layout.gitignorePath !== null) writeFileReplacing(layout.gitignorePath, GITIGNORE_TEXT);
 
   const command = commandLine(found, envDir, build, options);
-  const finalCfg = renderPyvenvCfg(info, layout, { options: build, command });
-  // Like CPython, keep system site-packages hidden while pip is bootstrapped (issue 24875).
-  const bootstrapCfg = renderPyvenvCfg(info, layout, {
-    options: { ...build, systemSitePackages: false },
-    command,
-  });
-  writeFileReplacing(layout.cfgPath, build.withPip ? bootstrapCfg : finalCfg);
+  // Our installer never runs Python in the venv, so the final pyvenv.cfg is written at once.
+  writeFileReplacing(layout.cfgPath, renderPyvenvCfg(info, layout, { options: build, command }));
   placeInterpreters(layout);
 
-  if (build.withPip) {
+  if (build.withPip && seed !== null) {
     log("installing pip");
-    await installPipWithEnsurepip(layout, info);
+    try {
+      await seedPip(layout, info, seed, {
+        ...(options.linkMode ? { linkMode: options.linkMode } : {}),
+        ...(options.log ? { log: options.log } : {}),
+      });
+    } catch (e: unknown) {
+      // A venv this run started is removed again rather than left half-built.
+      if (existing === null) Deno.removeSync(envDir, { recursive: true });
+      throw e;
+    } finally {
+      seed.dispose();
+    }
   }
   if (!build.upgrade) {
     for (const script of renderActivationScripts(layout)) {
       writeFileReplacing(script.path, script.content, script.mode);
     }
   }
-  if (build.withPip) writeFileReplacing(layout.cfgPath, finalCfg);
   if (build.upgradeDeps) {
     log("upgrading the core dependencies");
     await upgradeDeps(layout, info);
