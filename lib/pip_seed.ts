@@ -7,7 +7,7 @@
  * `prepareSeed` runs before the builder touches the venv, so a missing wheel leaves nothing
  * behind; `seedPip` installs.
  */
-import { join, posix } from "node:path";
+import { join } from "node:path";
 import { cacheRoot } from "./cache.ts";
 import { launcherName, peMachine, type WindowsMachine } from "./console_scripts.ts";
 import { BuildError, q } from "./errors.ts";
@@ -42,6 +42,8 @@ export interface SeedOptions {
   log?: (line: string) => void;
   /** Called with a warning the user should see (default: nothing). */
   warn?: (line: string) => void;
+  /** The distribution's wheel directory (default `SYSTEM_WHEEL_DIR`; null: none). */
+  systemWheelDir?: string | null;
 }
 
 /** A wheel file to consider, and why. */
@@ -54,7 +56,8 @@ export interface WheelCandidate {
 /** The wheel file names of the directories the choice depends on (null: not looked at). */
 export interface WheelListings {
   wheelPkgDir: readonly string[] | null;
-  systemDir: readonly string[] | null;
+  /** The distribution's wheel directory and its wheels, or null. */
+  systemDir: { path: string; names: readonly string[] } | null;
 }
 
 /** The projects a venv is seeded with: what `ensurepip` installs for this interpreter. */
@@ -98,7 +101,7 @@ export function candidateWheels(
   if (ensurepip !== null && pkgDir !== null && modern) {
     const every = seedProjects(info).every((p) => wheelsOf(pkgNames, p).length > 0);
     const found = wheelsOf(pkgNames, project);
-    if (found.length > 0 && (every || minor >= 12 || major > 3)) {
+    if (found.length > 0 && every) {
       add(pkgDir, found[found.length - 1]!, "WHEEL_PKG_DIR");
     }
   }
@@ -115,10 +118,9 @@ export function candidateWheels(
   if (pkgDir !== null) {
     for (const n of byVersionDesc(wheelsOf(pkgNames, project))) add(pkgDir, n, "WHEEL_PKG_DIR");
   }
-  if (info.platform !== "windows" && listings.systemDir !== null) {
-    for (const n of byVersionDesc(wheelsOf(listings.systemDir, project))) {
-      add(SYSTEM_WHEEL_DIR, n, SYSTEM_WHEEL_DIR);
-    }
+  if (listings.systemDir !== null) {
+    const { path, names } = listings.systemDir;
+    for (const n of byVersionDesc(wheelsOf(names, project))) add(path, n, path);
   }
   return out;
 }
@@ -242,13 +244,19 @@ export async function prepareSeed(
     const rejected: string[] = [];
     const looked = new Set<string>();
     if (missing.length > 0) {
+      const systemDir = options.systemWheelDir === undefined
+        ? (info.platform === "windows" ? null : SYSTEM_WHEEL_DIR)
+        : options.systemWheelDir;
+      const systemNames = systemDir === null ? null : listWheels(systemDir);
       const listings: WheelListings = {
         wheelPkgDir: info.wheelPkgDir === null ? null : listWheels(info.wheelPkgDir),
-        systemDir: info.platform === "windows" ? null : listWheels(SYSTEM_WHEEL_DIR),
+        systemDir: systemDir === null || systemNames === null
+          ? null
+          : { path: systemDir, names: systemNames },
       };
       if (info.ensurepip !== null) looked.add(info.ensurepip.bundledDir);
       if (info.wheelPkgDir !== null) looked.add(info.wheelPkgDir);
-      if (info.platform !== "windows") looked.add(SYSTEM_WHEEL_DIR);
+      if (systemDir !== null) looked.add(systemDir);
       for (const project of missing) {
         for (const candidate of candidateWheels(info, project, listings)) {
           let cached: CachedWheel;
@@ -256,12 +264,12 @@ export async function prepareSeed(
             cached = await cachedWheel(root, candidate.path, log);
           } catch (e: unknown) {
             if (!(e instanceof BuildError)) throw e;
-            rejected.push(`${posix.basename(candidate.path)}: ${e.message}`);
+            rejected.push(`${pathFor(info.platform).basename(candidate.path)}: ${e.message}`);
             continue;
           }
           const why = incompatibility(cached.wheel, info);
           if (why !== null) {
-            rejected.push(`${posix.basename(candidate.path)}: ${why}`);
+            rejected.push(`${pathFor(info.platform).basename(candidate.path)}: ${why}`);
             continue;
           }
           chosen.set(project, { cached, origin: candidate.origin });
