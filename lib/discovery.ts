@@ -13,7 +13,6 @@ import { probeCached } from "./interpreter_cache.ts";
 import {
   ACCEPTED_FORMS,
   DEFAULT_REQUEST,
-  describeClauses,
   describeInterpreter,
   mismatch,
   parsePythonRequest,
@@ -673,9 +672,14 @@ function installsSource(
         const bin = windows ? install : search.path.join(install, "bin");
         const xy = facts && facts.release.length > 1 ? facts.release.slice(0, 2).join(".") : null;
         const t = facts?.freeThreaded ? "t" : "";
-        const names = windows
-          ? [...(xy && t ? [`python${xy}t`] : []), "python", "pypy"]
-          : [...(xy ? [`python${xy}${t}`] : []), "python3", "python", "pypy3", "pypy"];
+        const names = windows ? [...(xy && t ? [`python${xy}t`] : []), "python", "pypy"] : [
+          ...(xy ? [`python${xy}${t}`] : []),
+          "python3",
+          "python",
+          ...(xy ? [`pypy${xy}`] : []),
+          "pypy3",
+          "pypy",
+        ];
         for (const exe of names) {
           const path = search.path.join(bin, search.exeName(exe));
           if (await search.isExecutable(path)) {
@@ -874,10 +878,9 @@ async function findChosen(search: Search, chosen: ChosenRequest): Promise<FoundI
     search.log(`using ${describeInterpreter(found.info)} at ${found.path} (${found.source})`);
     return found;
   }
-  const wanted = request.clauses.length > 0 ? ` (${describeClauses(request.clauses)})` : "";
   const detail = rejectedDetail(search);
   throw new BuildError(
-    `No Python found for ${describeRequest(chosen)}${wanted}: searched ${
+    `No Python found for ${describeRequest(chosen)}: searched ${
       sources.map((s) => s.where).join(", ")
     }; install a matching Python, or pass an interpreter's path with -p/--python`,
     detail === undefined ? {} : { detail },

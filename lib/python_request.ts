@@ -64,7 +64,7 @@ const IMPLEMENTATIONS: Record<string, Implementation | null> = {
 
 /** True when `text` can only be meant as a file-system path. */
 function looksLikePath(text: string): boolean {
-  return text.includes("/") || text.includes("\\") || text.startsWith("~") ||
+  return text.includes("/") || text.includes("\\") || text === "~" ||
     text === "." || text === ".." || /^[A-Za-z]:/.test(text);
 }
 

@@ -117,14 +117,16 @@ export interface LauncherEntry {
 
 /**
  * Parse `py --list-paths` output: the 3.11+ launcher (` -V:3.12 *   C:\...\python.exe`) and the
- * older one (` -3.8-64 *   C:\...\python.exe`). Lines without a path are skipped.
+ * older one (` -3.8-64   C:\...\python.exe *`), whose default mark ends the line. Lines
+ * without a path (the old launcher's heading) are skipped.
  */
 export function parsePyListPaths(text: string): LauncherEntry[] {
   const entries: LauncherEntry[] = [];
   for (const line of text.split(/\r?\n/)) {
-    const m = /^\s*-(?:V:)?(\S+?)(\s+\*)?\s+((?:[A-Za-z]:|\\\\)\\?.*?)\s*$/.exec(line);
+    const m = /^\s*-(?:V:)?(\S+?)(\s+\*)?\s+((?:[A-Za-z]:|\\\\).*?)(\s+\*)?\s*$/.exec(line);
     if (!m) continue;
-    entries.push({ tag: m[1]!, path: m[3]!, isDefault: m[2] !== undefined });
+    const isDefault = m[2] !== undefined || m[4] !== undefined;
+    entries.push({ tag: m[1]!, path: m[3]!, isDefault });
   }
   return entries;
 }
