@@ -4,7 +4,6 @@
  * pyenv and uv installs, and on Windows the output of `py --list-paths` and `reg query`.
  */
 import { win32 } from "node:path";
-import type { PythonVersion } from "./interpreter.ts";
 import { type SpecRequest, versionSatisfies } from "./python_request.ts";
 
 /** The lines of a `.python-version` file that say something: trimmed, no blanks or comments. */
@@ -217,9 +216,4 @@ export function compareReleasesDescending(
     if (d !== 0) return d;
   }
   return 0;
-}
-
-/** Pad a release read from a name to a `PythonVersion` (missing numbers are 0). */
-export function releaseToVersion(release: readonly number[]): PythonVersion {
-  return [release[0] ?? 0, release[1] ?? 0, release[2] ?? 0];
 }
