@@ -51,7 +51,12 @@ function pathSource(search: Search, spec: SpecRequest, listing: boolean): Source
         if (found !== null) yield { path: found, source: "PATH" };
       }
       const windows = search.host.os === "windows";
+      // Merged-/usr systems list /bin and /usr/bin: the same directory, read once.
+      const seenDirs = new Set<string>();
       for (const dir of search.pathDirs()) {
+        const real = await search.host.realPath(dir);
+        if (seenDirs.has(real)) continue;
+        seenDirs.add(real);
         const names = ((await search.host.readDir(dir)) ?? [])
           .map((n) => interpreterName(n, windows))
           .filter((f): f is NameFacts => f !== null && wantsName(spec, f.implementation, listing))
