@@ -26,15 +26,22 @@ async function pyenvVersionDir(search: Search, root: string, name: string): Prom
   return prefixed.length > 0 ? search.path.join(versions, prefixed[0]!.n) : exact;
 }
 
-/** The versions a version manager has selected, from its env var or version files. */
-async function selectedVersions(
-  search: Search,
-  envValue: string | undefined,
-  separator: RegExp,
-  fromFile: (text: string) => string[] | null,
-  fileName: string,
-  fallbackFiles: readonly string[],
-): Promise<string[]> {
+/** How a version manager records its selection. */
+interface Selection {
+  /** The environment variable's value, which wins when set. */
+  envValue: string | undefined;
+  separator: RegExp;
+  /** The versions a version file names, or null when it names none. */
+  fromFile: (text: string) => string[] | null;
+  /** Looked for in the current directory and its parents. */
+  fileName: string;
+  /** Looked at after that (the global selection). */
+  fallbackFiles: readonly string[];
+}
+
+/** The versions a version manager has selected; `["system"]` when nothing says otherwise. */
+async function selectedVersions(search: Search, selection: Selection): Promise<string[]> {
+  const { envValue, separator, fromFile, fileName, fallbackFiles } = selection;
   if (envValue) return envValue.split(separator).filter((v) => v !== "");
   let dir = search.path.resolve(search.host.cwd);
   for (;;) {
@@ -62,14 +69,13 @@ async function resolvePyenvShim(
   const shimDir = search.path.dirname(shim);
   const program = search.path.basename(shim);
   const root = rootFromShim ?? search.host.env("PYENV_ROOT") ?? search.path.dirname(shimDir);
-  const versions = await selectedVersions(
-    search,
-    search.host.env("PYENV_VERSION"),
-    /:/,
-    (text) => versionFileLines(text).flatMap((line) => line.split(/\s+/)),
-    ".python-version",
-    [search.path.join(root, "version")],
-  );
+  const versions = await selectedVersions(search, {
+    envValue: search.host.env("PYENV_VERSION"),
+    separator: /:/,
+    fromFile: (text) => versionFileLines(text).flatMap((line) => line.split(/\s+/)),
+    fileName: ".python-version",
+    fallbackFiles: [search.path.join(root, "version")],
+  });
   for (const version of versions) {
     const found = version === "system"
       ? await search.which(program, search.pathDirs().filter((d) => d !== shimDir))
@@ -89,14 +95,13 @@ async function resolveAsdfShim(search: Search, shim: string): Promise<string> {
   const dataDir = search.host.env("ASDF_DATA_DIR") ??
     (home === null ? search.path.dirname(shimDir) : search.path.join(home, ".asdf"));
   const defaultFile = search.host.env("ASDF_DEFAULT_TOOL_VERSIONS_FILENAME") ?? ".tool-versions";
-  const versions = await selectedVersions(
-    search,
-    search.host.env("ASDF_PYTHON_VERSION"),
-    /\s+/,
-    (text) => toolVersions(text, "python"),
-    ".tool-versions",
-    home === null ? [] : [search.path.join(home, defaultFile)],
-  );
+  const versions = await selectedVersions(search, {
+    envValue: search.host.env("ASDF_PYTHON_VERSION"),
+    separator: /\s+/,
+    fromFile: (text) => toolVersions(text, "python"),
+    fileName: ".tool-versions",
+    fallbackFiles: home === null ? [] : [search.path.join(home, defaultFile)],
+  });
   for (const version of versions) {
     let found: string | null;
     if (version === "system") {
