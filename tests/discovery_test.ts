@@ -11,6 +11,7 @@ import {
 } from "../lib/discovery.ts";
 import { BuildError, UsageError } from "../lib/errors.ts";
 import { type InterpreterInfo, ProbeRefused } from "../lib/interpreter.ts";
+import { probeCached } from "../lib/interpreter_cache.ts";
 import {
   factsFor,
   rejection,
@@ -491,6 +492,28 @@ Deno.test("listInterpreters() lists what it finds and marks what a bare mkvenv u
     const none = await listInterpreters("3.99", t.options());
     assertEquals(none.entries, []);
     assert(formatInterpreterList(none).includes('mkvenv would fail: No Python found for "3.99"'));
+  });
+});
+
+Deno.test("probeCached() remembers a binary that refuses the probe, until it changes", async () => {
+  await withTree(async (t) => {
+    // A real binary (not a script, so cacheable) that is no Python: it exits 1.
+    const fake = t.p("bin/python3");
+    await Deno.mkdir(t.p("bin"));
+    await Deno.copyFile("/bin/false", fake);
+    const logs: string[] = [];
+    const options = { cacheDir: t.p("cache"), log: (line: string) => logs.push(line) };
+    const first = await rejection(probeCached(fake, options), ProbeRefused);
+    assert(first.message.includes("failed mkvenv's probe (exit 1)"), first.message);
+    assertEquals(logs.filter((l) => l.includes("refused the probe before")), []);
+    const again = await rejection(probeCached(fake, options), ProbeRefused);
+    assertEquals(again.message, first.message);
+    assertEquals(logs.filter((l) => l.includes("refused the probe before")).length, 1);
+    // Another binary at the same path (here: one byte longer) is probed afresh.
+    await Deno.writeFile(fake, new Uint8Array([0]), { append: true });
+    logs.length = 0;
+    await rejection(probeCached(fake, options), ProbeRefused);
+    assertEquals(logs.filter((l) => l.includes("refused the probe before")), []);
   });
 });
 
