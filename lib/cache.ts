@@ -2,7 +2,7 @@
  * mkvenv's on-disk cache: where it lives, and how entries are written so that a concurrent
  * reader never sees half of one.
  */
-import { join } from "node:path";
+import { posix, win32 } from "node:path";
 
 /** Environment lookup, injectable for tests. */
 export type Env = (name: string) => string | undefined;
@@ -19,8 +19,9 @@ export function cacheRoot(
   if (explicit) return explicit;
   if (platform === "windows") {
     const local = env("LOCALAPPDATA");
-    return local ? join(local, "mkvenv", "Cache") : null;
+    return local ? win32.join(local, "mkvenv", "Cache") : null;
   }
+  const join = posix.join;
   const home = env("HOME");
   if (platform === "darwin") return home ? join(home, "Library", "Caches", "mkvenv") : null;
   const xdg = env("XDG_CACHE_HOME");
