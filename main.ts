@@ -2,7 +2,7 @@
  * The mkvenv command: parse argv, find the interpreter, build each ENV_DIR, map errors to exit
  * statuses (2 usage, 1 build failure).
  */
-import { fileURLToPath } from "node:url";
+import { fromFileUrl } from "./lib/paths.ts";
 import {
   BuildError,
   buildVenv,
@@ -20,7 +20,7 @@ function invocation(): string[] {
   const exe = Deno.execPath();
   const isDeno = /^deno(\.exe)?$/i.test(exe.split(/[\\/]/).pop() ?? "");
   if (!isDeno || !Deno.mainModule.startsWith("file:")) return [exe];
-  return [exe, "run", "--allow-all", fileURLToPath(Deno.mainModule)];
+  return [exe, "run", "--allow-all", fromFileUrl(Deno.mainModule)];
 }
 
 /** Run mkvenv with `args`; returns the exit status. */

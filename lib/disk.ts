@@ -2,7 +2,7 @@
  * The small layer that touches the disk: make directories, place links and copies, write
  * files. Replacing an entry never writes through an existing link (spec §11 #20).
  */
-import { basename, dirname, join } from "node:path";
+import { basename, dirname, join } from "./paths.ts";
 import { BuildError, q } from "./errors.ts";
 
 /** Metadata of `path` without following a final link, or null when nothing is there. */
