@@ -156,7 +156,7 @@ export function parseProbeOutput(text: string): InterpreterInfo {
 
 /** Options for `probeInterpreter`. */
 export interface ProbeOptions {
-  /** Kill the probe after this many milliseconds (default 20 s). */
+  /** Kill the probe after this many milliseconds (default: MKVENV_PROBE_TIMEOUT seconds, else 20 s). */
   timeoutMs?: number;
 }
 
@@ -165,7 +165,9 @@ export interface ProbeOptions {
  * Throws `BuildError` when it cannot be run, fails, hangs, or does not answer like a Python.
  */
 export async function runProbe(path: string, options: ProbeOptions = {}): Promise<InterpreterInfo> {
-  const timeoutMs = options.timeoutMs ?? 20_000;
+  const envSeconds = Number(Deno.env.get("MKVENV_PROBE_TIMEOUT"));
+  const timeoutMs = options.timeoutMs ??
+    (Number.isFinite(envSeconds) && envSeconds > 0 ? envSeconds * 1000 : 20_000);
   let child: Deno.ChildProcess;
   try {
     child = new Deno.Command(path, {
