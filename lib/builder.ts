@@ -199,7 +199,6 @@ export async function buildVenv(
   });
   const unregisterLock = onInterrupt(() => lock.release());
   try {
-    removeLeftovers(parent, log);
     const existing = lstatOrNull(envDir);
     if (existing !== null && !(existing.isDirectory && !existing.isSymlink)) {
       throw new BuildError(
@@ -208,10 +207,10 @@ export async function buildVenv(
         }; remove it or choose another ENV_DIR`,
       );
     }
+    removeLeftovers(envDir, log);
     const cfgPath = pathFor(info.platform).join(envDir, "pyvenv.cfg");
     let build: BuildOptions = options;
     if (existing !== null) {
-      removeLeftovers(envDir, log);
       checkExisting(envDir, cfgPath, options);
       if (options.upgrade) build = optionsKeptOnUpgrade(cfgPath, options);
     }

@@ -12,9 +12,15 @@
 import { basename, dirname, join } from "./paths.ts";
 import { BuildError, q } from "./errors.ts";
 import { lstatOrNull, osError } from "./disk.ts";
-import { processAlive } from "./process.ts";
 
-const OWN_ENTRY = /^\.(?:.+\.)?mkvenv-(stage|trash)-(\d+)-[0-9a-f]{8}$/;
+/**
+ * Names of the staging and trash directories. They are fixed, not unique: they are only used
+ * under the target's lock (lib/lock.ts), so one that exists when the lock is taken was left by
+ * a killed mkvenv and can go, without a scan of the parent directory.
+ */
+const STAGE = "mkvenv-stage";
+const TRASH = "mkvenv-trash";
+const OWN_ENTRY = /^\.(?:.+\.)?mkvenv-(stage|trash)$/;
 
 /** Cleanups to run if the process is interrupted (Ctrl-C, SIGTERM). */
 const cleanups = new Set<() => void>();
@@ -37,10 +43,6 @@ export function runInterruptCleanups(): void {
   cleanups.clear();
 }
 
-function suffix(kind: "stage" | "trash"): string {
-  return `mkvenv-${kind}-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`;
-}
-
 /** Remove a tree without following links. */
 export function removeTree(path: string): void {
   const st = lstatOrNull(path);
@@ -48,26 +50,19 @@ export function removeTree(path: string): void {
   Deno.removeSync(path, { recursive: st.isDirectory });
 }
 
+function siblingStage(envDir: string): string {
+  return join(dirname(envDir), `.${basename(envDir)}.${STAGE}`);
+}
+
 /**
- * Remove staging and trash directories that a killed mkvenv left in `dir` (their pid is dead).
- * Only names mkvenv itself makes are touched.
+ * Remove the staging and trash directories a killed mkvenv left for `envDir`. Call only while
+ * holding the target's lock.
  */
-export function removeLeftovers(dir: string, log?: (line: string) => void): void {
-  let entries: Deno.DirEntry[];
-  try {
-    entries = [...Deno.readDirSync(dir)];
-  } catch {
-    return;
-  }
-  for (const entry of entries) {
-    const m = OWN_ENTRY.exec(entry.name);
-    if (!m || !entry.isDirectory || processAlive(Number(m[2]))) continue;
-    log?.(`removing ${join(dir, entry.name)}, left by an interrupted mkvenv`);
-    try {
-      removeTree(join(dir, entry.name));
-    } catch {
-      // not ours to fight over
-    }
+export function removeLeftovers(envDir: string, log?: (line: string) => void): void {
+  for (const path of [siblingStage(envDir), join(envDir, `.${STAGE}`), join(envDir, `.${TRASH}`)]) {
+    if (lstatOrNull(path) === null) continue;
+    log?.(`removing ${path}, left by an interrupted mkvenv`);
+    removeTree(path);
   }
 }
 
@@ -90,9 +85,7 @@ export interface Stage {
 
 /** Create the staging directory for `envDir`. Throws `BuildError` if it cannot be made. */
 export function createStage(envDir: string, intoExisting: boolean): Stage {
-  const root = intoExisting
-    ? join(envDir, `.${suffix("stage")}`)
-    : join(dirname(envDir), `.${basename(envDir)}.${suffix("stage")}`);
+  const root = intoExisting ? join(envDir, `.${STAGE}`) : siblingStage(envDir);
   try {
     Deno.mkdirSync(root, { mode: 0o777 });
   } catch (e: unknown) {
@@ -171,7 +164,7 @@ export function commitStage(stage: Stage, envDir: string, options: { clear: bool
   const moved: string[] = [];
   try {
     if (options.clear) {
-      trash = join(envDir, `.${suffix("trash")}`);
+      trash = join(envDir, `.${TRASH}`);
       Deno.mkdirSync(trash);
       for (const entry of Deno.readDirSync(envDir)) {
         if (entry.name === stageName || entry.name === basename(trash)) continue;
