@@ -5,7 +5,7 @@
 import { renderActivationScripts } from "./activation.ts";
 import { BuildError, q } from "./errors.ts";
 import type { FoundInterpreter } from "./discovery.ts";
-import { copyExecutable, lstatOrNull, makeDirs, osError, writeFileReplacing } from "./disk.ts";
+import { copyExecutable, lstatOrNull, makeDirs, osError, writeNewFile } from "./disk.ts";
 import type { InterpreterInfo } from "./interpreter.ts";
 import { type BuildOptions, computeLayout, pathFor, type VenvLayout } from "./layout.ts";
 import { acquireLock } from "./lock.ts";
@@ -151,7 +151,13 @@ function assemble(
   build: BuildOptions,
 ) {
   const at = stage.at;
-  for (const dir of layout.dirs) makeDirs(at(dir));
+  for (const dir of layout.dirs) {
+    try {
+      Deno.mkdirSync(at(dir), { recursive: true });
+    } catch (e: unknown) {
+      throw osError(`Cannot create the directory ${q(dir)}`, e);
+    }
+  }
   if (layout.lib64 !== null) {
     try {
       Deno.symlinkSync(layout.lib64.target, at(layout.lib64.path));
@@ -159,7 +165,7 @@ function assemble(
       throw osError(`Cannot link ${q(layout.lib64.path)}`, e);
     }
   }
-  if (layout.gitignorePath !== null) writeFileReplacing(at(layout.gitignorePath), GITIGNORE_TEXT);
+  if (layout.gitignorePath !== null) writeNewFile(at(layout.gitignorePath), GITIGNORE_TEXT);
   for (const entry of layout.interpreters) {
     if (entry.kind === "symlink") {
       try {
@@ -171,10 +177,10 @@ function assemble(
   }
   if (!build.upgrade) {
     for (const script of renderActivationScripts(layout)) {
-      writeFileReplacing(at(script.path), script.content, script.mode);
+      writeNewFile(at(script.path), script.content, script.mode);
     }
   }
-  writeFileReplacing(at(layout.cfgPath), cfgText);
+  writeNewFile(at(layout.cfgPath), cfgText);
 }
 
 /**

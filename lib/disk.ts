@@ -131,3 +131,16 @@ export function clearDirectory(dir: string): void {
     }
   }
 }
+
+/**
+ * Write a new file at `path` (it must not exist, as in a fresh staging directory), with
+ * `mode` less the umask, as Python's `open()` would create it.
+ */
+export function writeNewFile(path: string, data: string | Uint8Array, mode = 0o666): void {
+  try {
+    const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
+    Deno.writeFileSync(path, bytes, { mode, createNew: true });
+  } catch (e: unknown) {
+    throw osError(`Cannot write ${q(path)}`, e);
+  }
+}

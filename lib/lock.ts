@@ -63,7 +63,7 @@ export async function acquireLock(path: string, options: LockOptions): Promise<L
         { cause: e },
       );
     }
-    if (await file.tryLock(true)) {
+    if (file.tryLockSync(true)) {
       // The holder before us removes the file when it is done: make sure we locked the file
       // that is at `path` now, not one that was unlinked while we waited.
       if (sameFile(file, path)) {
