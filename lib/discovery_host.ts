@@ -3,7 +3,7 @@
  * the cached probe), the Deno-backed default, and the state one search shares. Tests replace the
  * host to run Windows discovery on any OS.
  */
-import { posix, win32 } from "node:path";
+import { type PathApi, posix, win32 } from "./paths.ts";
 import { type InterpreterInfo, type Platform, runProbe } from "./interpreter.ts";
 import { probeCached } from "./interpreter_cache.ts";
 
@@ -134,7 +134,7 @@ export interface Source {
 
 /** Everything one search shares: the host, the log, what was seen and rejected. */
 export class Search {
-  readonly path: typeof posix;
+  readonly path: PathApi;
   /** Real paths already checked, to the path they were first seen at. */
   readonly seen = new Map<string, string>();
   readonly rejected: string[] = [];
