@@ -2,15 +2,18 @@
  * The mkvenv command: parse argv, find the interpreter, build each ENV_DIR, map errors to exit
  * statuses (2 usage, 1 build failure).
  */
-import { fileURLToPath } from "node:url";
+import { fromFileUrl } from "./lib/paths.ts";
 import {
   BuildError,
   buildVenv,
   defaultBuildOptions,
   findInterpreter,
+  formatInterpreterList,
   helpText,
+  listInterpreters,
   MKVENV_VERSION,
   parseCli,
+  runInterruptCleanups,
   USAGE,
   UsageError,
 } from "./lib/mod.ts";
@@ -20,7 +23,7 @@ function invocation(): string[] {
   const exe = Deno.execPath();
   const isDeno = /^deno(\.exe)?$/i.test(exe.split(/[\\/]/).pop() ?? "");
   if (!isDeno || !Deno.mainModule.startsWith("file:")) return [exe];
-  return [exe, "run", "--allow-all", fileURLToPath(Deno.mainModule)];
+  return [exe, "run", "--allow-all", fromFileUrl(Deno.mainModule)];
 }
 
 /** `MKVENV_PIP_WHEEL`: seed wheels separated like PATH entries. */
@@ -45,6 +48,11 @@ export async function main(args: readonly string[]): Promise<number> {
       return 0;
     }
     const log = verbose ? (line: string) => err(`mkvenv: ${line}`) : undefined;
+    if (request.listPythons) {
+      const list = await listInterpreters(request.python, log ? { log } : {});
+      await Deno.stdout.write(new TextEncoder().encode(formatInterpreterList(list)));
+      return list.entries.length > 0 ? 0 : 1;
+    }
     const found = await findInterpreter(request.python, log ? { log } : {});
     const defaults = defaultBuildOptions(found.info.platform);
     const options = {
@@ -52,6 +60,7 @@ export async function main(args: readonly string[]): Promise<number> {
       systemSitePackages: request.systemSitePackages,
       symlinks: request.symlinks ?? defaults.symlinks,
       clear: request.clear,
+      force: request.force,
       upgrade: request.upgrade,
       withPip: request.withPip,
       prompt: request.prompt,
@@ -85,4 +94,21 @@ export async function main(args: readonly string[]): Promise<number> {
   }
 }
 
-if (import.meta.main) Deno.exit(await main(Deno.args));
+/** On Ctrl-C or SIGTERM: remove the half-built stage and the lock, then exit 130 / 143. */
+function handleSignals(): void {
+  const signals: [Deno.Signal, number][] = Deno.build.os === "windows"
+    ? [["SIGINT", 130]]
+    : [["SIGINT", 130], ["SIGTERM", 143]];
+  for (const [signal, status] of signals) {
+    Deno.addSignalListener(signal, () => {
+      runInterruptCleanups();
+      console.error(`mkvenv: interrupted; nothing was left half-built`);
+      Deno.exit(status);
+    });
+  }
+}
+
+if (import.meta.main) {
+  handleSignals();
+  Deno.exit(await main(Deno.args));
+}

@@ -14,6 +14,7 @@ export interface CliRequest {
   /** true/false when `--symlinks`/`--copies` was given; null for the platform default. */
   symlinks: boolean | null;
   clear: boolean;
+  force: boolean;
   upgrade: boolean;
   withPip: boolean;
   prompt: string | null;
@@ -26,6 +27,8 @@ export interface CliRequest {
   verbose: boolean;
   help: boolean;
   version: boolean;
+  /** `--list-pythons`: show the interpreters discovery finds instead of building. */
+  listPythons: boolean;
 }
 
 interface OptionSpec {
@@ -45,7 +48,9 @@ export const OPTIONS: readonly OptionSpec[] = [
     long: "python",
     short: "p",
     value: "PYTHON",
-    help: "The base interpreter: a path or a command on PATH (default: python3, then python).",
+    help: "The base interpreter: a path, a command, a version (3.12, 3.13t), an implementation " +
+      "(pypy3.10) or a range (>=3.10,<3.13). Default: MKVENV_PYTHON, .python-version, then " +
+      "python3 or python on PATH.",
     apply: (r, v) => (r.python = v),
   },
   {
@@ -70,6 +75,11 @@ export const OPTIONS: readonly OptionSpec[] = [
     help:
       "Delete the contents of the environment directory if it already exists, before environment creation.",
     apply: (r) => (r.clear = true),
+  },
+  {
+    long: "force",
+    help: "Let --clear empty a directory that is not a virtual environment (no pyvenv.cfg).",
+    apply: (r) => (r.force = true),
   },
   {
     long: "upgrade",
@@ -127,6 +137,11 @@ export const OPTIONS: readonly OptionSpec[] = [
     },
   },
   {
+    long: "list-pythons",
+    help: "List the Python interpreters mkvenv can find, marking the one it would use, and exit.",
+    apply: (r) => (r.listPythons = true),
+  },
+  {
     long: "verbose",
     short: "v",
     help: "Say what is done, and show a stack trace for internal errors.",
@@ -136,9 +151,9 @@ export const OPTIONS: readonly OptionSpec[] = [
 
 /** The usage line. */
 export const USAGE = "usage: mkvenv [-h] [--version] [-p PYTHON] [--system-site-packages] " +
-  "[--symlinks | --copies] [--clear] [--upgrade] [--without-pip] [--prompt PROMPT] " +
-  "[--upgrade-deps] [--without-scm-ignore-files] [--pip-wheel PATH] [--link-mode MODE] [-v] " +
-  "ENV_DIR [ENV_DIR ...]";
+  "[--symlinks | --copies] [--clear [--force]] [--upgrade] [--without-pip] [--prompt PROMPT] " +
+  "[--upgrade-deps] [--without-scm-ignore-files] [--pip-wheel PATH] [--link-mode MODE] " +
+  "[--list-pythons] [-v] ENV_DIR [ENV_DIR ...]";
 
 /** The full `--help` text. */
 export function helpText(): string {
@@ -188,6 +203,7 @@ export function parseCli(argv: readonly string[]): CliRequest {
     systemSitePackages: false,
     symlinks: null,
     clear: false,
+    force: false,
     upgrade: false,
     withPip: true,
     prompt: null,
@@ -198,6 +214,7 @@ export function parseCli(argv: readonly string[]): CliRequest {
     verbose: false,
     help: false,
     version: false,
+    listPythons: false,
   };
   let linkChoice: string | null = null;
   for (let i = 0; i < argv.length; i++) {
@@ -248,7 +265,7 @@ export function parseCli(argv: readonly string[]): CliRequest {
     }
     spec.apply(request, value);
   }
-  if (request.help || request.version) return request;
+  if (request.help || request.version || request.listPythons) return request;
   if (request.envDirs.length === 0) {
     throw new UsageError("the following arguments are required: ENV_DIR");
   }

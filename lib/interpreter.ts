@@ -154,9 +154,31 @@ export function parseProbeOutput(text: string): InterpreterInfo {
   };
 }
 
+/**
+ * The interpreter ran and answered, but not with its facts (it failed, or printed something
+ * else): the same binary will answer the same way next time, so the answer may be cached.
+ */
+export class ProbeRefused extends BuildError {
+  override name = "ProbeRefused";
+}
+
+/**
+ * Test seam: when `MKVENV_PROBE_LOG` names a file, every probe run appends the interpreter's
+ * path to it as one line, so tests can count probes (a warm run must add none).
+ */
+function noteProbe(path: string): void {
+  const file = Deno.env.get("MKVENV_PROBE_LOG");
+  if (!file) return;
+  try {
+    Deno.writeTextFileSync(file, `${path}\n`, { append: true });
+  } catch {
+    // a test seam only: never fail a build over it
+  }
+}
+
 /** Options for `probeInterpreter`. */
 export interface ProbeOptions {
-  /** Kill the probe after this many milliseconds (default 20 s). */
+  /** Kill the probe after this many milliseconds (default: MKVENV_PROBE_TIMEOUT seconds, else 20 s). */
   timeoutMs?: number;
 }
 
@@ -165,7 +187,10 @@ export interface ProbeOptions {
  * Throws `BuildError` when it cannot be run, fails, hangs, or does not answer like a Python.
  */
 export async function runProbe(path: string, options: ProbeOptions = {}): Promise<InterpreterInfo> {
-  const timeoutMs = options.timeoutMs ?? 20_000;
+  const envSeconds = Number(Deno.env.get("MKVENV_PROBE_TIMEOUT"));
+  const timeoutMs = options.timeoutMs ??
+    (Number.isFinite(envSeconds) && envSeconds > 0 ? envSeconds * 1000 : 20_000);
+  noteProbe(path);
   let child: Deno.ChildProcess;
   try {
     child = new Deno.Command(path, {
@@ -186,30 +211,32 @@ export async function runProbe(path: string, options: ProbeOptions = {}): Promis
       { cause: e },
     );
   }
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
+  // On a timeout, do not wait for the pipes: a grandchild (a shim's `sleep`, say) may hold them.
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<"timeout">((resolve) => {
+    timer = setTimeout(() => resolve("timeout"), timeoutMs);
+  });
+  const outcome = await Promise.race([child.output(), timeout]);
+  clearTimeout(timer);
+  const command = `${path} -I -c <mkvenv probe>`;
+  if (outcome === "timeout") {
     try {
       child.kill("SIGKILL");
     } catch {
       // already gone
     }
-  }, timeoutMs);
-  const out = await child.output();
-  clearTimeout(timer);
-  const stdout = new TextDecoder().decode(out.stdout);
-  const stderr = new TextDecoder().decode(out.stderr);
-  const command = `${path} -I -c <mkvenv probe>`;
-  if (timedOut) {
     throw new BuildError(
       `The interpreter ${q(path)} did not answer mkvenv's probe within ${
         timeoutMs / 1000
-      } s: is it a Python?`,
-      { detail: `command: ${command}\n${stderr}` },
+      } s: is it a Python? (MKVENV_PROBE_TIMEOUT sets the limit in seconds)`,
+      { detail: `command: ${command}` },
     );
   }
+  const out = outcome;
+  const stdout = new TextDecoder().decode(out.stdout);
+  const stderr = new TextDecoder().decode(out.stderr);
   if (!out.success) {
-    throw new BuildError(
+    throw new ProbeRefused(
       `The interpreter ${
         q(path)
       } failed mkvenv's probe (exit ${out.code}): is it Python 3.7 or newer?`,
@@ -219,7 +246,7 @@ export async function runProbe(path: string, options: ProbeOptions = {}): Promis
   try {
     return parseProbeOutput(stdout);
   } catch (e: unknown) {
-    throw new BuildError(
+    throw new ProbeRefused(
       `The interpreter ${
         q(path)
       } answered mkvenv's probe with something that is not its facts: is it a Python?`,

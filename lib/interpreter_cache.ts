@@ -1,11 +1,19 @@
 /**
  * Cached interpreter facts: the probe runs once per interpreter binary; an upgraded or replaced
- * interpreter (other real path, size, mtime or inode) is probed again. A corrupt or unreadable
- * entry is ignored and rewritten; a cache that cannot be written is skipped.
+ * interpreter (other real path, size, mtime or inode) is probed again. A binary that refused the
+ * probe (a Python 2, a non-Python) is remembered too, so discovery does not run it on every
+ * search. A corrupt or unreadable entry is ignored and rewritten; a cache that cannot be written
+ * is skipped.
  */
-import { join } from "node:path";
+import { join } from "./paths.ts";
 import { cacheRoot, digest, writeFileAtomic } from "./cache.ts";
-import { type InterpreterInfo, parseProbeOutput, PROBE_VERSION, runProbe } from "./interpreter.ts";
+import {
+  type InterpreterInfo,
+  parseProbeOutput,
+  PROBE_VERSION,
+  ProbeRefused,
+  runProbe,
+} from "./interpreter.ts";
 
 /** Options for `probeCached`. */
 export interface ProbeCachedOptions {
@@ -16,12 +24,12 @@ export interface ProbeCachedOptions {
   log?: (line: string) => void;
 }
 
-async function cacheKey(path: string): Promise<string | null> {
+function cacheKey(path: string): string | null {
   try {
-    const real = await Deno.realPath(path);
-    const st = await Deno.stat(real);
+    const real = Deno.realPathSync(path);
+    const st = Deno.statSync(real);
     // A script (a pyenv/asdf shim) may start another interpreter tomorrow: never cache it.
-    if (await startsWithShebang(real)) return null;
+    if (startsWithShebang(real)) return null;
     const stamp = [
       PROBE_VERSION,
       path,
@@ -31,17 +39,17 @@ async function cacheKey(path: string): Promise<string | null> {
       st.ino ?? 0,
       st.dev ?? 0,
     ];
-    return await digest(JSON.stringify(stamp));
+    return digest(JSON.stringify(stamp));
   } catch {
     return null;
   }
 }
 
-async function startsWithShebang(path: string): Promise<boolean> {
-  const file = await Deno.open(path);
+function startsWithShebang(path: string): boolean {
+  const file = Deno.openSync(path);
   try {
     const head = new Uint8Array(2);
-    const n = await file.read(head);
+    const n = file.readSync(head);
     return n === 2 && head[0] === 0x23 && head[1] === 0x21;
   } finally {
     file.close();
@@ -57,19 +65,42 @@ export async function probeCached(
   options: ProbeCachedOptions = {},
 ): Promise<InterpreterInfo> {
   const root = options.cacheDir === undefined ? cacheRoot() : options.cacheDir;
-  const key = root === null ? null : await cacheKey(path);
+  const key = root === null ? null : cacheKey(path);
   const entry = root !== null && key !== null ? join(root, "interpreters", `${key}.json`) : null;
   if (entry !== null) {
+    let text: string | null = null;
     try {
-      const info = parseProbeOutput(await Deno.readTextFile(entry));
-      options.log?.(`interpreter facts for ${path} from cache ${entry}`);
-      return info;
+      text = Deno.readTextFileSync(entry);
     } catch {
-      // missing, unreadable or corrupt: probe again and rewrite
+      // missing or unreadable: probe again and rewrite
+    }
+    const refused = text === null ? null : parseRefusal(text);
+    if (refused !== null) {
+      options.log?.(`${path} refused the probe before (cache ${entry})`);
+      throw refused;
+    }
+    try {
+      if (text !== null) {
+        const info = parseProbeOutput(text);
+        options.log?.(`interpreter facts for ${path} from cache ${entry}`);
+        return info;
+      }
+    } catch {
+      // corrupt: probe again and rewrite
     }
   }
   const probeOptions = options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs };
-  const { info, raw } = await runProbeRaw(path, probeOptions);
+  let probed: { info: InterpreterInfo; raw: string };
+  try {
+    probed = await runProbeRaw(path, probeOptions);
+  } catch (e: unknown) {
+    if (e instanceof ProbeRefused && entry !== null) {
+      const refusal = { probe: PROBE_VERSION, refused: { message: e.message, detail: e.detail } };
+      await writeFileAtomic(entry, JSON.stringify(refusal)).catch(() => {});
+    }
+    throw e;
+  }
+  const { info, raw } = probed;
   options.log?.(`probed ${path}`);
   if (entry !== null) {
     try {
@@ -79,6 +110,22 @@ export async function probeCached(
     }
   }
   return info;
+}
+
+/** A remembered refusal as the error it was, or null when `text` is not one. */
+function parseRefusal(text: string): ProbeRefused | null {
+  try {
+    const raw: unknown = JSON.parse(text);
+    if (typeof raw !== "object" || raw === null || !("refused" in raw)) return null;
+    if ((raw as { probe?: unknown }).probe !== PROBE_VERSION) return null;
+    const refused = (raw as { refused: unknown }).refused;
+    if (typeof refused !== "object" || refused === null) return null;
+    const { message, detail } = refused as { message?: unknown; detail?: unknown };
+    if (typeof message !== "string") return null;
+    return new ProbeRefused(message, typeof detail === "string" ? { detail } : {});
+  } catch {
+    return null;
+  }
 }
 
 async function runProbeRaw(

@@ -7,7 +7,7 @@
  * `prepareSeed` runs before the builder touches the venv, so a missing wheel leaves nothing
  * behind; `seedPip` installs.
  */
-import { join } from "node:path";
+import { join } from "./paths.ts";
 import { cacheRoot } from "./cache.ts";
 import { launcherName, peMachine, type WindowsMachine } from "./console_scripts.ts";
 import { BuildError, q } from "./errors.ts";
@@ -361,15 +361,25 @@ function windowsLaunchers(plan: SeedPlan, info: InterpreterInfo) {
   return { console: read(false), gui: read(true) };
 }
 
+/** Options of `seedPip`. */
+export interface SeedPipOptions {
+  linkMode?: LinkMode;
+  log?: (line: string) => void;
+  /** Where a path of the final venv is written now (a staging directory); default itself. */
+  at?: (path: string) => string;
+  /** Leave a package the venv at `layout.envDir` already has (default true). */
+  skipInstalled?: boolean;
+}
+
 /**
- * Install the packages of `plan` into the venv `layout` (a package the venv already has is
- * left as it is). Throws `BuildError` on a file-system failure.
+ * Install the packages of `plan` into the venv `layout` (scripts and RECORD name the final
+ * paths; files go to `options.at` of them). Throws `BuildError` on a file-system failure.
  */
 export async function seedPip(
   layout: VenvLayout,
   info: InterpreterInfo,
   plan: SeedPlan,
-  options: Pick<SeedOptions, "linkMode" | "log"> = {},
+  options: SeedPipOptions = {},
 ): Promise<void> {
   const path = pathFor(layout.platform);
   const placer = new FilePlacer(options.linkMode ?? "hardlink", options.log);
@@ -387,7 +397,9 @@ export async function seedPip(
   const launchers = layout.platform === "windows" ? windowsLaunchers(plan, info) : null;
   for (const pkg of plan.packages) {
     const project = normalizeName(pkg.cached.wheel.name);
-    const present = installedDistInfo(layout.purelibDir, project);
+    const present = options.skipInstalled === false
+      ? null
+      : installedDistInfo(layout.purelibDir, project);
     if (present !== null) {
       options.log?.(`${present} is already installed: leaving it`);
       continue;
@@ -406,7 +418,7 @@ export async function seedPip(
       pythonScripts,
       launchers,
     });
-    carryOutInstall(installPlan, placer);
+    carryOutInstall(installPlan, placer, options.at);
     options.log?.(
       `installed ${pkg.cached.wheel.name} ${pkg.cached.wheel.version} ` +
         `(${installPlan.links.length} files by ${placer.mode})`,

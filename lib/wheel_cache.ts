@@ -12,7 +12,7 @@
  * entry or none. Two processes racing build it twice and one rename wins; the loser's copy is
  * removed. Cached files are never written again once published.
  */
-import { dirname, join } from "node:path";
+import { dirname, join } from "./paths.ts";
 import compileSource from "../templates/compile_pyc.py" with { type: "text" };
 import { digest, writeFileAtomic } from "./cache.ts";
 import { BuildError, q } from "./errors.ts";

@@ -200,10 +200,16 @@ export async function planWheelInstall(
 
 /**
  * Carry out `plan`: create the directories, place the cached files with `placer`, write the
- * rest (RECORD last). Throws `BuildError` on a file-system failure.
+ * rest (RECORD last), each at `at(path)` (a staging directory; default the path itself).
+ * Throws `BuildError` on a file-system failure.
  */
-export function carryOutInstall(plan: InstallPlan, placer: FilePlacer): void {
-  for (const dir of plan.dirs) {
+export function carryOutInstall(
+  plan: InstallPlan,
+  placer: FilePlacer,
+  at: (path: string) => string = (path) => path,
+): void {
+  for (const planned of plan.dirs) {
+    const dir = at(planned);
     try {
       Deno.mkdirSync(dir);
     } catch (e: unknown) {
@@ -212,8 +218,10 @@ export function carryOutInstall(plan: InstallPlan, placer: FilePlacer): void {
       }
     }
   }
-  for (const { from, to } of plan.links) placer.place(from, to);
-  for (const { path, data, mode } of plan.writes) {
+  for (const { from, to } of plan.links) placer.place(from, at(to));
+  for (const write of plan.writes) {
+    const { data, mode } = write;
+    const path = at(write.path);
     try {
       try {
         Deno.removeSync(path);
