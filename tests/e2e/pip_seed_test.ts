@@ -195,6 +195,12 @@ for (const c of CASES) {
         assert.ok((await Deno.stat(file)).nlink! > 1, `${file} was rewritten`);
       }
     }
+    // The bytecode was compiled in the cache, but code objects name the venv's own sources.
+    const filename = await ok(join(venv, "bin", "python"), [
+      "-c",
+      "import pip; print(pip.main.__code__.co_filename)",
+    ]);
+    assert.equal(filename.stdout.trim(), join(site, "pip", "__init__.py"));
     const distInfo = [...Deno.readDirSync(site)].find((e) =>
       /^pip-.*\.dist-info$/.test(e.name)
     )!.name;
