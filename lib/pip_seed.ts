@@ -192,6 +192,11 @@ function usableCacheRoot(preferred: string | null, log?: (line: string) => void)
   return { root: Deno.makeTempDirSync({ prefix: "mkvenv-cache-" }), temporary: true };
 }
 
+function isNotWritable(e: unknown): boolean {
+  return e instanceof Deno.errors.PermissionDenied ||
+    (e instanceof Error && /read-only file system/i.test(e.message));
+}
+
 function describe(info: InterpreterInfo): string {
   const name = info.implementation === "cpython"
     ? "CPython"
@@ -213,14 +218,27 @@ export async function prepareSeed(
   const log = options.log;
   const wanted = seedProjects(info);
   const preferred = options.cacheDir === undefined ? cacheRoot() : options.cacheDir;
-  const { root, temporary } = usableCacheRoot(preferred, log);
+  let { root, temporary } = usableCacheRoot(preferred, log);
   const dispose = () => {
     if (temporary) Deno.removeSync(root, { recursive: true });
   };
+  // A cache that can be read but not written (a shared, read-only one) serves what it has;
+  // anything it lacks is built in a temporary cache instead.
+  const cached = async <T>(fill: (root: string) => Promise<T>): Promise<T> => {
+    try {
+      return await fill(root);
+    } catch (e: unknown) {
+      if (temporary || !isNotWritable(e)) throw e;
+      log?.(`cache ${root} is not writable (${String(e)}): using a temporary one`);
+      ({ root, temporary } = usableCacheRoot(null, log));
+      return await fill(root);
+    }
+  };
+  const cachedWheelIn = (path: string) => cached((r) => cachedWheel(r, path, log));
   try {
     const chosen = new Map<string, { cached: CachedWheel; origin: string }>();
     for (const path of options.pipWheels ?? []) {
-      const cached = await cachedWheel(root, path, log);
+      const cached = await cachedWheelIn(path);
       const project = normalizeName(cached.wheel.name);
       if (!wanted.includes(project)) {
         throw new BuildError(
@@ -261,7 +279,7 @@ export async function prepareSeed(
         for (const candidate of candidateWheels(info, project, listings)) {
           let cached: CachedWheel;
           try {
-            cached = await cachedWheel(root, candidate.path, log);
+            cached = await cachedWheelIn(candidate.path);
           } catch (e: unknown) {
             if (!(e instanceof BuildError)) throw e;
             rejected.push(`${pathFor(info.platform).basename(candidate.path)}: ${e.message}`);
@@ -303,7 +321,15 @@ export async function prepareSeed(
       log?.(
         `seeding ${entry.cached.wheel.name} ${entry.cached.wheel.version} from ${entry.origin}`,
       );
-      const bytecode = await cachedBytecode(entry.cached, info.executable, info.cacheTag, log);
+      let bytecode: CachedBytecode | null;
+      try {
+        bytecode = await cachedBytecode(entry.cached, info.executable, info.cacheTag, log);
+      } catch (e: unknown) {
+        // A read-only cache without this interpreter's bytecode: the venv compiles on use.
+        if (!isNotWritable(e)) throw e;
+        log?.(`cannot write bytecode into the cache (${String(e)}): seeding without it`);
+        bytecode = null;
+      }
       packages.push({ ...entry, bytecode });
     }
     return { packages, dispose };

@@ -59,6 +59,31 @@ function tempSibling(path: string): string {
   return join(dirname(path), `.tmp-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`);
 }
 
+function removeQuietly(path: string): void {
+  try {
+    Deno.removeSync(path, { recursive: true });
+  } catch {
+    // never made, or already gone
+  }
+}
+
+/** Temporary entries older than this were left by a killed mkvenv. */
+const STALE_MS = 60 * 60 * 1000;
+
+/** Remove the temporary siblings a killed mkvenv left in `dir` (only on the slow path). */
+function sweepStale(dir: string): void {
+  try {
+    for (const entry of Deno.readDirSync(dir)) {
+      if (!entry.name.startsWith(".tmp-")) continue;
+      const path = join(dir, entry.name);
+      const age = Date.now() - (Deno.lstatSync(path).mtime?.getTime() ?? Date.now());
+      if (age > STALE_MS) Deno.removeSync(path, { recursive: true });
+    }
+  } catch {
+    // best effort: another process may be sweeping too
+  }
+}
+
 function readJsonOrNull(path: string): unknown {
   try {
     return JSON.parse(Deno.readTextFileSync(path));
@@ -117,6 +142,7 @@ async function unpack(
   const { wheel, contents } = await readWheel(bytes, label);
   const dir = join(root, "wheels", sha256);
   Deno.mkdirSync(dirname(dir), { recursive: true });
+  sweepStale(dirname(dir));
   const tmp = tempSibling(dir);
   try {
     const made = new Set<string>();
@@ -133,7 +159,7 @@ async function unpack(
     const json: WheelJson = { format: WHEEL_CACHE_FORMAT, sha256, wheel };
     Deno.writeTextFileSync(join(tmp, "wheel.json"), JSON.stringify(json));
   } catch (e: unknown) {
-    Deno.removeSync(tmp, { recursive: true });
+    removeQuietly(tmp);
     throw e;
   }
   publish(tmp, dir);
@@ -256,31 +282,32 @@ export async function cachedBytecode(
     const out = await child.output();
     if (!out.success) {
       log?.(`bytecode compilation failed: ${new TextDecoder().decode(out.stderr).trim()}`);
-      Deno.removeSync(tmp, { recursive: true });
+      removeQuietly(tmp);
       return null;
     }
     written = new Set(JSON.parse(new TextDecoder().decode(out.stdout)) as string[]);
   } catch (e: unknown) {
     log?.(`bytecode compilation failed: ${e instanceof Error ? e.message : String(e)}`);
-    try {
-      Deno.removeSync(tmp, { recursive: true });
-    } catch {
-      // nothing was written
-    }
+    removeQuietly(tmp);
     return null;
   }
   const files: CachedPycFile[] = [];
-  for (const [i, f] of sources.entries()) {
-    const target = pairs[i]![1]!;
-    if (!written.has(target)) continue;
-    const data = Deno.readFileSync(target);
-    files.push({
-      path: pycPath(f.path, cacheTag),
-      hash: await recordHash(data),
-      size: data.length,
-    });
+  try {
+    for (const [i, f] of sources.entries()) {
+      const target = pairs[i]![1]!;
+      if (!written.has(target)) continue;
+      const data = Deno.readFileSync(target);
+      files.push({
+        path: pycPath(f.path, cacheTag),
+        hash: await recordHash(data),
+        size: data.length,
+      });
+    }
+    Deno.writeTextFileSync(join(tmp, "pyc.json"), JSON.stringify({ files }));
+  } catch (e: unknown) {
+    removeQuietly(tmp);
+    throw e;
   }
-  Deno.writeTextFileSync(join(tmp, "pyc.json"), JSON.stringify({ files }));
   if (!publish(tmp, dir)) {
     const theirs = readJsonOrNull(join(dir, "pyc.json"));
     if (isPycJson(theirs)) return { dir, files: theirs.files };

@@ -244,3 +244,51 @@ Deno.test("prepareSeed() warns and seeds pip alone when setuptools is missing be
     assert.match(warnings[0]!, /no usable setuptools wheel .*: the venv gets pip only/);
   });
 });
+
+async function chattr(flag: "+i" | "-i", path: string): Promise<boolean> {
+  try {
+    return (await new Deno.Command("chattr", { args: [flag, path], stderr: "null" }).output())
+      .success;
+  } catch {
+    return false;
+  }
+}
+
+Deno.test("prepareSeed() uses a read-only cache as it is and builds what it lacks elsewhere", async () => {
+  await withCache(async (options, dir) => {
+    const wheels = join(options.cacheDir!, "wheels");
+    const py312 = await info(PY312);
+    // Fill the cache, then make it unwritable (immutable: even root cannot add entries).
+    (await prepareSeed(py312, options)).dispose();
+    assert.ok(await chattr("+i", wheels), "chattr +i works on this machine's temporary directory");
+    try {
+      const warm = await prepareSeed(py312, options);
+      warm.dispose();
+      assert.ok(warm.packages[0]!.cached.dir.startsWith(wheels), "served from the cache");
+      assert.ok(warm.packages[0]!.bytecode !== null);
+      const lines: string[] = [];
+      const other = await writeWheel(dir, {
+        name: "pip",
+        version: "99.0",
+        files: { "pip/__init__.py": "" },
+      });
+      const cold = await prepareSeed(py312, {
+        ...options,
+        pipWheels: [other],
+        log: (l) => lines.push(l),
+      });
+      const tempDir = cold.packages[0]!.cached.dir;
+      assert.ok(!tempDir.startsWith(wheels), tempDir);
+      assert.equal(cold.packages[0]!.cached.wheel.version, "99.0");
+      assert.ok(lines.some((l) => /is not writable/.test(l)), lines.join("\n"));
+      cold.dispose();
+      await assert.rejects(
+        () => Deno.stat(tempDir),
+        Deno.errors.NotFound,
+        "the temporary cache is removed",
+      );
+    } finally {
+      await chattr("-i", wheels);
+    }
+  });
+});
