@@ -159,7 +159,7 @@ async function assemble(
   layout: VenvLayout,
   cfgText: string,
   build: BuildOptions,
-  seed: { plan: SeedPlan; info: InterpreterInfo; options: BuildContext; existing: boolean } | null,
+  seed: { plan: SeedPlan; options: BuildContext; existing: boolean } | null,
 ) {
   const at = stage.at;
   for (const dir of layout.dirs) {
@@ -193,7 +193,7 @@ async function assemble(
   }
   if (seed !== null) {
     seed.options.log?.("installing pip");
-    await seedPip(layout, seed.info, seed.plan, {
+    await seedPip(layout, seed.plan, {
       at,
       // What the venv has now survives the commit, unless --clear empties it.
       skipInstalled: seed.existing && !build.clear,
@@ -274,7 +274,7 @@ async function buildWithSeed(
     const stage = createStage(envDir, existing !== null);
     const unregisterStage = onInterrupt(() => stage.discard());
     try {
-      const seeding = seed && { plan: seed, info, options, existing: existing !== null };
+      const seeding = seed && { plan: seed, options, existing: existing !== null };
       await assemble(stage, layout, cfgText, build, seeding);
       if (existing !== null && !options.clear && lstatOrNull(cfgPath) === null) {
         const clashes = conflicts(stage, envDir);

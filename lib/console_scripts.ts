@@ -22,10 +22,10 @@ export const SHEBANG_LIMIT = 127;
  * and `easy_install-X.Y`. Other distributions keep their entries.
  */
 export function consoleScriptEntries(
-  distribution: string,
-  entries: readonly EntryPoint[],
+  wheel: { name: string; consoleScripts: readonly EntryPoint[] },
   version: PythonVersion,
 ): EntryPoint[] {
+  const entries = wheel.consoleScripts;
   const [major, minor] = version;
   const rename = (base: string, pattern: RegExp, names: string[]): EntryPoint[] => {
     const main = entries.find((e) => e.name === base);
@@ -35,7 +35,7 @@ export function consoleScriptEntries(
       ...names.map((name) => ({ ...main, name })),
     ];
   };
-  switch (normalizeName(distribution)) {
+  switch (normalizeName(wheel.name)) {
     case "pip":
       return rename("pip", /^pip(\d+(\.\d+)?)?$/, ["pip", `pip${major}`, `pip${major}.${minor}`]);
     case "setuptools":
@@ -133,10 +133,9 @@ export function launcherName(machine: WindowsMachine, gui: boolean): string {
  * `#!` line just before the archive and runs `python <this .exe> args`; Python runs the archive.
  */
 export function windowsLauncherScript(
-  launcher: Uint8Array,
-  python: string,
-  body: string,
+  parts: { launcher: Uint8Array; python: string; body: string },
 ): Uint8Array {
+  const { launcher, python, body } = parts;
   const exe = python.includes(" ") ? `"${python}"` : python;
   const encoder = new TextEncoder();
   const archive = writeZip([{ name: "__main__.py", data: encoder.encode(body) }]);

@@ -164,6 +164,8 @@ export interface SeedPackage {
 
 /** What `prepareSeed` found; pass it to `seedPip`, then call `dispose`. */
 export interface SeedPlan {
+  /** The interpreter the packages were chosen (and compiled) for. */
+  info: InterpreterInfo;
   packages: SeedPackage[];
   /** Remove the temporary cache used when there is no cache directory. */
   dispose(): void;
@@ -234,7 +236,7 @@ export async function prepareSeed(
       return await fill(root);
     }
   };
-  const cachedWheelIn = (path: string) => cached((r) => cachedWheel(r, path, log));
+  const cachedWheelIn = (path: string) => cached((r) => cachedWheel(r, path, log ? { log } : {}));
   try {
     const chosen = new Map<string, { cached: CachedWheel; origin: string }>();
     for (const path of options.pipWheels ?? []) {
@@ -323,7 +325,11 @@ export async function prepareSeed(
       );
       let bytecode: CachedBytecode | null;
       try {
-        bytecode = await cachedBytecode(entry.cached, info.executable, info.cacheTag, log);
+        bytecode = await cachedBytecode(entry.cached, {
+          python: info.executable,
+          cacheTag: info.cacheTag,
+          ...(log ? { log } : {}),
+        });
       } catch (e: unknown) {
         // A read-only cache without this interpreter's bytecode: the venv compiles on use.
         if (!isNotWritable(e)) throw e;
@@ -332,7 +338,7 @@ export async function prepareSeed(
       }
       packages.push({ ...entry, bytecode });
     }
-    return { packages, dispose };
+    return { info, packages, dispose };
   } catch (e: unknown) {
     dispose();
     throw e;
@@ -403,7 +409,6 @@ export interface SeedPipOptions {
  */
 export async function seedPip(
   layout: VenvLayout,
-  info: InterpreterInfo,
   plan: SeedPlan,
   options: SeedPipOptions = {},
 ): Promise<void> {
@@ -420,7 +425,7 @@ export async function seedPip(
       ? path.join(layout.binDir, "pythonw.exe")
       : layout.envExe,
   };
-  const launchers = layout.platform === "windows" ? windowsLaunchers(plan, info) : null;
+  const launchers = layout.platform === "windows" ? windowsLaunchers(plan, plan.info) : null;
   for (const pkg of plan.packages) {
     const project = normalizeName(pkg.cached.wheel.name);
     const present = options.skipInstalled === false
@@ -444,7 +449,7 @@ export async function seedPip(
       pythonScripts,
       launchers,
     });
-    carryOutInstall(installPlan, placer, options.at);
+    carryOutInstall(installPlan, placer, options.at ? { at: options.at } : {});
     options.log?.(
       `installed ${pkg.cached.wheel.name} ${pkg.cached.wheel.version} ` +
         `(${installPlan.links.length} files by ${placer.mode})`,

@@ -178,8 +178,9 @@ async function unpack(
 export async function cachedWheel(
   root: string,
   wheelPath: string,
-  log?: (line: string) => void,
+  options: { log?: (line: string) => void } = {},
 ): Promise<CachedWheel> {
+  const log = options.log;
   const stamp = await fileKey(wheelPath);
   const indexPath = stamp === null ? null : join(root, "wheels", "by-file", stamp.key);
   if (indexPath !== null) {
@@ -241,6 +242,15 @@ export function pycPath(source: string, cacheTag: string): string {
   return `${dir}__pycache__/${stem}.${cacheTag}.pyc`;
 }
 
+/** Options of `cachedBytecode`. */
+export interface BytecodeOptions {
+  /** The interpreter that compiles (the base interpreter of the venvs). */
+  python: string;
+  /** Its `sys.implementation.cache_tag`, e.g. `cpython-312`. */
+  cacheTag: string;
+  log?: (line: string) => void;
+}
+
 /**
  * The bytecode of the cached wheel's importable `.py` files (categories purelib and platlib)
  * for interpreters with `cacheTag`, compiled once by `python` (the base interpreter) into
@@ -249,10 +259,9 @@ export function pycPath(source: string, cacheTag: string): string {
  */
 export async function cachedBytecode(
   cached: CachedWheel,
-  python: string,
-  cacheTag: string,
-  log?: (line: string) => void,
+  options: BytecodeOptions,
 ): Promise<CachedBytecode | null> {
+  const { python, cacheTag, log } = options;
   const dir = join(cached.dir, "pyc", cacheTag);
   const json = readJsonOrNull(join(dir, "pyc.json"));
   if (isPycJson(json)) return { dir, files: json.files };

@@ -153,7 +153,7 @@ export async function planWheelInstall(
   }
 
   const scripts = [
-    ...consoleScriptEntries(wheel.name, wheel.consoleScripts, scheme.version).map((e) => ({
+    ...consoleScriptEntries(wheel, scheme.version).map((e) => ({
       entry: e,
       gui: false,
     })),
@@ -176,7 +176,11 @@ export async function planWheelInstall(
     if (scheme.platform === "windows") {
       if (sources.launchers === null) throw new Error("bug: no launchers for a Windows venv");
       const launcher = gui ? sources.launchers.gui : sources.launchers.console;
-      const exe = windowsLauncherScript(launcher, gui ? scheme.pythonw : scheme.python, body);
+      const exe = windowsLauncherScript({
+        launcher,
+        python: gui ? scheme.pythonw : scheme.python,
+        body,
+      });
       await write(path.join(scheme.scripts, `${entry.name}.exe`), exe, 0o755);
     } else {
       await write(path.join(scheme.scripts, entry.name), encoder.encode(body), 0o755);
@@ -206,8 +210,9 @@ export async function planWheelInstall(
 export function carryOutInstall(
   plan: InstallPlan,
   placer: FilePlacer,
-  at: (path: string) => string = (path) => path,
+  options: { at?: (path: string) => string } = {},
 ): void {
+  const at = options.at ?? ((path: string) => path);
   for (const planned of plan.dirs) {
     const dir = at(planned);
     try {

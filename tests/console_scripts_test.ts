@@ -18,9 +18,14 @@ const PIP_MAIN = { module: "pip._internal.cli.main", attr: "main" };
 
 Deno.test("consoleScriptEntries() gives pip the names of the target interpreter", () => {
   const fromWheel: EntryPoint[] = ["pip", "pip3", "pip3.9"].map((name) => ({ name, ...PIP_MAIN }));
-  const names = consoleScriptEntries("pip", fromWheel, [3, 7, 16]).map((e) => e.name);
+  const names = consoleScriptEntries({ name: "pip", consoleScripts: fromWheel }, [3, 7, 16]).map((
+    e,
+  ) => e.name);
   assert.deepEqual(names, ["pip", "pip3", "pip3.7"]);
-  const only = consoleScriptEntries("pip", [{ name: "pip", ...PIP_MAIN }], [3, 13, 0]);
+  const only = consoleScriptEntries(
+    { name: "pip", consoleScripts: [{ name: "pip", ...PIP_MAIN }] },
+    [3, 13, 0],
+  );
   assert.deepEqual(only.map((e) => e.name), ["pip", "pip3", "pip3.13"]);
   assert.ok(only.every((e) => e.module === PIP_MAIN.module && e.attr === "main"));
 });
@@ -29,11 +34,16 @@ Deno.test("consoleScriptEntries() renames setuptools' easy_install and keeps oth
   const ez = { module: "setuptools.command.easy_install", attr: "main" };
   const entries = [{ name: "easy_install", ...ez }, { name: "easy_install-3.8", ...ez }];
   assert.deepEqual(
-    consoleScriptEntries("setuptools", entries, [3, 7, 16]).map((e) => e.name),
+    consoleScriptEntries({ name: "setuptools", consoleScripts: entries }, [3, 7, 16]).map((e) =>
+      e.name
+    ),
     ["easy_install", "easy_install-3.7"],
   );
   const other = [{ name: "pip3.9", module: "x", attr: "y" }];
-  assert.deepEqual(consoleScriptEntries("not-pip", other, [3, 12, 1]), other);
+  assert.deepEqual(
+    consoleScriptEntries({ name: "not-pip", consoleScripts: other }, [3, 12, 1]),
+    other,
+  );
 });
 
 Deno.test("posixScriptHeader() is a plain #! line for a short path without blanks", () => {
@@ -177,7 +187,7 @@ Deno.test("windowsLauncherScript() lays out launcher, #! line and a runnable __m
   const launcher = contents.get("pip/_vendor/distlib/t64.exe")!;
   const python = "C:\\Users\\A B\\venv\\Scripts\\python.exe";
   const body = "import sys\nfrom pip._internal.cli.main import main as _m\nsys.exit(_m())\n";
-  const exe = windowsLauncherScript(launcher, python, body);
+  const exe = windowsLauncherScript({ launcher, python, body });
   assert.deepEqual(exe.subarray(0, launcher.length), launcher);
   const shebang = `#!"${python}"\r\n`;
   const rest = exe.subarray(launcher.length);
@@ -190,7 +200,7 @@ Deno.test("windowsLauncherScript() lays out launcher, #! line and a runnable __m
   assert.equal(entry!.name, "__main__.py");
   assert.equal(new TextDecoder().decode(await readZipEntry(exe, entry!)), body);
   assert.equal(
-    new TextDecoder().decode(windowsLauncherScript(launcher, "C:\\v\\python.exe", body))
+    new TextDecoder().decode(windowsLauncherScript({ launcher, python: "C:\\v\\python.exe", body }))
       .includes("#!C:\\v\\python.exe\r\n"),
     true,
   );

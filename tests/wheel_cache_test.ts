@@ -85,7 +85,7 @@ Deno.test("cachedBytecode() compiles valid timestamp .pyc files once, leaving ou
   try {
     const root = join(dir, "cache");
     const cached = await cachedWheel(root, await writeWheel(dir, DEMO));
-    const bytecode = await cachedBytecode(cached, PY312, "cpython-312");
+    const bytecode = await cachedBytecode(cached, { python: PY312, cacheTag: "cpython-312" });
     assert.ok(bytecode !== null);
     assert.deepEqual(bytecode.files.map((f) => f.path).sort(), [
       "demo/__pycache__/__init__.cpython-312.pyc",
@@ -112,7 +112,10 @@ Deno.test("cachedBytecode() compiles valid timestamp .pyc files once, leaving ou
       "print('valid')\n";
     const out = await run(PY312, ["-c", check], { stdin: JSON.stringify(pairs) });
     assert.equal(out.stdout.trim(), "valid", out.stderr);
-    const again = await cachedBytecode(cached, "/nonexistent/python", "cpython-312");
+    const again = await cachedBytecode(cached, {
+      python: "/nonexistent/python",
+      cacheTag: "cpython-312",
+    });
     assert.deepEqual(again, bytecode, "served from the cache without running Python");
     assert.equal(pycPath("a/b.py", "pypy39"), "a/__pycache__/b.pypy39.pyc");
   } finally {
@@ -131,7 +134,9 @@ Deno.test("concurrent processes filling the same cache entry all succeed and agr
       script,
       `import { cachedBytecode, cachedWheel } from ${JSON.stringify(lib)};\n` +
         `const c = await cachedWheel(Deno.args[0], Deno.args[1]);\n` +
-        `const b = await cachedBytecode(c, ${JSON.stringify(PY312)}, "cpython-312");\n` +
+        `const b = await cachedBytecode(c, { python: ${
+          JSON.stringify(PY312)
+        }, cacheTag: "cpython-312" });\n` +
         `console.log(JSON.stringify([c.dir, b?.files.length]));\n`,
     );
     const results = await Promise.all(

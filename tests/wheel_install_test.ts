@@ -112,7 +112,7 @@ Deno.test("planWheelInstall() puts .data files in the venv's scheme and rewrites
       consoleScripts: { "demo-cli": "demo:main", "demo-obj": "demo.sub:obj.method" },
     });
     const cached = await cachedWheel(root, wheelPath);
-    const bytecode = await cachedBytecode(cached, PY312, info.cacheTag);
+    const bytecode = await cachedBytecode(cached, { python: PY312, cacheTag: info.cacheTag });
     const runDemo = cached.wheel.files.find((f) => f.path === "run-demo")!;
     const plan = await planWheelInstall(schemeOf(layout), {
       cached,
