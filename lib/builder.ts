@@ -154,7 +154,7 @@ function checkExisting(envDir: string, cfgPath: string, options: BuildOptions & 
 }
 
 /** Assemble the complete venv described by `layout` (final paths) in `stage`. */
-async function assemble(
+function assemble(
   stage: Stage,
   layout: VenvLayout,
   cfgText: string,
@@ -193,7 +193,7 @@ async function assemble(
   }
   if (seed !== null) {
     seed.options.log?.("installing pip");
-    await seedPip(layout, seed.plan, {
+    seedPip(layout, seed.plan, {
       at,
       // What the venv has now survives the commit, unless --clear empties it.
       skipInstalled: seed.existing && !build.clear,
@@ -275,7 +275,7 @@ async function buildWithSeed(
     const unregisterStage = onInterrupt(() => stage.discard());
     try {
       const seeding = seed && { plan: seed, options, existing: existing !== null };
-      await assemble(stage, layout, cfgText, build, seeding);
+      assemble(stage, layout, cfgText, build, seeding);
       if (existing !== null && !options.clear && lstatOrNull(cfgPath) === null) {
         const clashes = conflicts(stage, envDir);
         if (clashes.length > 0) {

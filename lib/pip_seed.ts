@@ -407,11 +407,7 @@ export interface SeedPipOptions {
  * Install the packages of `plan` into the venv `layout` (scripts and RECORD name the final
  * paths; files go to `options.at` of them). Throws `BuildError` on a file-system failure.
  */
-export async function seedPip(
-  layout: VenvLayout,
-  plan: SeedPlan,
-  options: SeedPipOptions = {},
-): Promise<void> {
+export function seedPip(layout: VenvLayout, plan: SeedPlan, options: SeedPipOptions = {}): void {
   const path = pathFor(layout.platform);
   const placer = new FilePlacer(options.linkMode ?? "hardlink", options.log);
   const scheme: InstallScheme = {
@@ -443,7 +439,7 @@ export async function seedPip(
         Deno.readFileSync(join(categoryDir(pkg.cached, file.category), ...file.path.split("/"))),
       );
     }
-    const installPlan = await planWheelInstall(scheme, {
+    const installPlan = planWheelInstall(scheme, {
       cached: pkg.cached,
       bytecode: pkg.bytecode,
       pythonScripts,

@@ -4,6 +4,7 @@
  * wheel held in memory. Pure: bytes and text in, typed values out.
  */
 import { BuildError, q } from "./errors.ts";
+import { sha256 } from "./sha256.ts";
 import { readZipEntries, readZipEntry, ZipError } from "./zip.ts";
 
 /** The parts of a wheel's file name: `{name}-{version}(-{build})?-{python}-{abi}-{platform}.whl`. */
@@ -158,7 +159,9 @@ export function parseRecord(text: string): RecordRow[] {
 }
 
 function csvField(value: string): string {
-  return /[",\r\n]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value;
+  const quote = value.includes(",") || value.includes('"') || value.includes("\n") ||
+    value.includes("\r");
+  return quote ? `"${value.replaceAll('"', '""')}"` : value;
 }
 
 /** Render RECORD rows as CSV, one `\n`-terminated line each, in the order given. */
@@ -166,7 +169,7 @@ export function renderRecord(rows: readonly RecordRow[]): string {
   return rows.map((r) => `${csvField(r.path)},${csvField(r.hash)},${csvField(r.size)}\n`).join("");
 }
 
-const DIGESTS: Record<string, string> = { sha256: "SHA-256", sha384: "SHA-384", sha512: "SHA-512" };
+const DIGESTS: Record<string, string> = { sha384: "SHA-384", sha512: "SHA-512" };
 
 /** URL-safe base64 without padding, as RECORD writes hashes. */
 export function base64UrlNoPad(bytes: Uint8Array): string {
@@ -175,14 +178,16 @@ export function base64UrlNoPad(bytes: Uint8Array): string {
   return btoa(binary).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
 }
 
-/**
- * The RECORD hash of `data`: `sha256=` + URL-safe base64 without padding (Web Crypto: loading
- * node:crypto would cost every run of mkvenv ~25 ms). Throws `RangeError` for an algorithm
- * other than sha256, sha384 and sha512.
- */
-export async function recordHash(data: Uint8Array, algorithm = "sha256"): Promise<string> {
+/** The RECORD hash of `data`: `sha256=` + URL-safe base64 without padding. */
+export function recordHash(data: Uint8Array): string {
+  return `sha256=${base64UrlNoPad(sha256(data))}`;
+}
+
+/** The RECORD hash of `data` with `algorithm` (sha256, sha384 or sha512), else null. */
+async function recordHashWith(data: Uint8Array, algorithm: string): Promise<string | null> {
+  if (algorithm === "sha256") return recordHash(data);
   const name = DIGESTS[algorithm];
-  if (name === undefined) throw new RangeError(`unsupported hash ${algorithm}`);
+  if (name === undefined) return null;
   const digest = await crypto.subtle.digest(name, data as Uint8Array<ArrayBuffer>);
   return `${algorithm}=${base64UrlNoPad(new Uint8Array(digest))}`;
 }
@@ -303,10 +308,9 @@ export async function readWheel(
     if (skipped.has(archivePath)) continue;
     const row = record.get(archivePath) ?? fail(`RECORD does not list ${q(archivePath)}`);
     const [algorithm] = row.hash.split("=", 1);
-    if (algorithm === undefined || DIGESTS[algorithm] === undefined) {
-      fail(`RECORD has no sha256 hash for ${q(archivePath)}`);
-    }
-    if ((await recordHash(data, algorithm)) !== row.hash) {
+    const actual = algorithm === undefined ? null : await recordHashWith(data, algorithm);
+    if (actual === null) fail(`RECORD has no sha256 hash for ${q(archivePath)}`);
+    if (actual !== row.hash) {
       fail(`the hash of ${q(archivePath)} does not match RECORD`);
     }
     if (row.size !== "" && Number(row.size) !== data.length) {
@@ -328,7 +332,7 @@ export async function readWheel(
       archivePath,
       category,
       path,
-      hash: row.hash.startsWith("sha256=") ? row.hash : await recordHash(data),
+      hash: row.hash.startsWith("sha256=") ? row.hash : recordHash(data),
       size: data.length,
       mode: executable || category === "scripts" ? 0o755 : 0o644,
       pythonScript: category === "scripts" &&

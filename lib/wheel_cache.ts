@@ -122,12 +122,12 @@ function isDirectory(path: string): boolean {
   }
 }
 
-async function fileKey(path: string): Promise<{ key: string; real: string } | null> {
+function fileKey(path: string): { key: string; real: string } | null {
   try {
     const real = Deno.realPathSync(path);
     const st = Deno.statSync(real);
     const stamp = [WHEEL_CACHE_FORMAT, real, st.size, st.mtime?.getTime() ?? 0, st.ino, st.dev];
-    return { key: await digest(JSON.stringify(stamp)), real };
+    return { key: digest(JSON.stringify(stamp)), real };
   } catch {
     return null;
   }
@@ -181,7 +181,7 @@ export async function cachedWheel(
   options: { log?: (line: string) => void } = {},
 ): Promise<CachedWheel> {
   const log = options.log;
-  const stamp = await fileKey(wheelPath);
+  const stamp = fileKey(wheelPath);
   const indexPath = stamp === null ? null : join(root, "wheels", "by-file", stamp.key);
   if (indexPath !== null) {
     let sha256: string | null = null;
@@ -308,7 +308,7 @@ export async function cachedBytecode(
       const data = Deno.readFileSync(target);
       files.push({
         path: pycPath(f.path, cacheTag),
-        hash: await recordHash(data),
+        hash: recordHash(data),
         size: data.length,
       });
     }

@@ -81,10 +81,7 @@ function categoryRoot(scheme: InstallScheme, category: WheelCategory, project: s
  * The plan for installing `sources` into the venv described by `scheme`.
  * Throws `BuildError` when an entry point cannot become a script.
  */
-export async function planWheelInstall(
-  scheme: InstallScheme,
-  sources: InstallSources,
-): Promise<InstallPlan> {
+export function planWheelInstall(scheme: InstallScheme, sources: InstallSources): InstallPlan {
   const path = pathFor(scheme.platform);
   const { cached, bytecode } = sources;
   const { wheel } = cached;
@@ -120,9 +117,9 @@ export async function planWheelInstall(
     }
     return root;
   };
-  const write = async (to: string, data: Uint8Array, mode: number) => {
+  const write = (to: string, data: Uint8Array, mode: number) => {
     writes.push({ path: to, data, mode });
-    rows.push({ path: recordPath(to), hash: await recordHash(data), size: String(data.length) });
+    rows.push({ path: recordPath(to), hash: recordHash(data), size: String(data.length) });
   };
 
   for (const file of wheel.files) {
@@ -138,18 +135,20 @@ export async function planWheelInstall(
         ? `#!${scheme.python}\n`
         : posixScriptHeader(scheme.python);
       const data = new Uint8Array([...encoder.encode(header), ...rest]);
-      await write(to, data, 0o755);
+      write(to, data, 0o755);
       continue;
     }
     links.push({ from: under(root.from, file.path), to });
-    rows.push({ path: recordPath(to), hash: file.hash, size: String(file.size) });
+    // Inside site-packages the RECORD path is the wheel's own path.
+    const rel = root.to === scheme.purelib ? file.path : recordPath(to);
+    rows.push({ path: rel, hash: file.hash, size: String(file.size) });
   }
 
   for (const pyc of bytecode?.files ?? []) {
     const to = under(scheme.purelib, pyc.path);
     addDirs(to, scheme.purelib);
     links.push({ from: under(bytecode!.dir, pyc.path), to });
-    rows.push({ path: recordPath(to), hash: pyc.hash, size: String(pyc.size) });
+    rows.push({ path: pyc.path, hash: pyc.hash, size: String(pyc.size) });
   }
 
   const scripts = [
@@ -181,16 +180,16 @@ export async function planWheelInstall(
         python: gui ? scheme.pythonw : scheme.python,
         body,
       });
-      await write(path.join(scheme.scripts, `${entry.name}.exe`), exe, 0o755);
+      write(path.join(scheme.scripts, `${entry.name}.exe`), exe, 0o755);
     } else {
-      await write(path.join(scheme.scripts, entry.name), encoder.encode(body), 0o755);
+      write(path.join(scheme.scripts, entry.name), encoder.encode(body), 0o755);
     }
   }
 
   const distInfo = path.join(scheme.purelib, wheel.distInfo);
   dirs.add(distInfo);
-  await write(path.join(distInfo, "INSTALLER"), encoder.encode(`${INSTALLER_NAME}\n`), 0o644);
-  await write(path.join(distInfo, "REQUESTED"), new Uint8Array(), 0o644);
+  write(path.join(distInfo, "INSTALLER"), encoder.encode(`${INSTALLER_NAME}\n`), 0o644);
+  write(path.join(distInfo, "REQUESTED"), new Uint8Array(), 0o644);
   const record = path.join(distInfo, "RECORD");
   rows.push({ path: recordPath(record), hash: "", size: "" });
   writes.push({ path: record, data: encoder.encode(renderRecord(rows)), mode: 0o644 });

@@ -58,7 +58,7 @@ export async function buildWheel(spec: FixtureWheel): Promise<Uint8Array> {
     const data = typeof content === "string" ? encoder.encode(content) : content;
     const mode = spec.executables?.includes(path) ? 0o755 : 0o644;
     entries.push({ name: path, data, mode });
-    rows.push({ path, hash: await recordHash(data), size: String(data.length) });
+    rows.push({ path, hash: recordHash(data), size: String(data.length) });
   }
   rows.push({ path: `${distInfo}/RECORD`, hash: "", size: "" });
   spec.editRecord?.(rows);

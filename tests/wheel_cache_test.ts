@@ -93,7 +93,7 @@ Deno.test("cachedBytecode() compiles valid timestamp .pyc files once, leaving ou
     ]);
     for (const f of bytecode.files) {
       const data = await Deno.readFile(join(bytecode.dir, f.path));
-      assert.equal(f.hash, await recordHash(data));
+      assert.equal(f.hash, recordHash(data));
       assert.equal(f.size, data.length);
     }
     // Python itself accepts each file for its source: magic number, flags, mtime and size.

@@ -64,7 +64,7 @@ Deno.test("planWheelInstall() writes pip's Windows .exe scripts and a RECORD nam
       console: contents.get("pip/_vendor/distlib/t64.exe")!,
       gui: contents.get("pip/_vendor/distlib/w64.exe")!,
     }));
-    const plan = await planWheelInstall(schemeOf(layout), {
+    const plan = planWheelInstall(schemeOf(layout), {
       cached,
       bytecode: null,
       pythonScripts: new Map(),
@@ -86,7 +86,7 @@ Deno.test("planWheelInstall() writes pip's Windows .exe scripts and a RECORD nam
     const byPath = new Map(record.map((r) => [r.path, r]));
     assert.equal(
       byPath.get("../../Scripts/pip3.12.exe")?.hash,
-      await recordHash(plan.writes[2]!.data),
+      recordHash(plan.writes[2]!.data),
     );
     assert.ok(byPath.has("pip/_internal/cli/main.py"));
     assert.equal(byPath.get("pip-23.2.1.dist-info/INSTALLER")?.size, "7");
@@ -114,7 +114,7 @@ Deno.test("planWheelInstall() puts .data files in the venv's scheme and rewrites
     const cached = await cachedWheel(root, wheelPath);
     const bytecode = await cachedBytecode(cached, { python: PY312, cacheTag: info.cacheTag });
     const runDemo = cached.wheel.files.find((f) => f.path === "run-demo")!;
-    const plan = await planWheelInstall(schemeOf(layout), {
+    const plan = planWheelInstall(schemeOf(layout), {
       cached,
       bytecode,
       pythonScripts: new Map([

@@ -74,7 +74,7 @@ async function checkRecord(site: string, distInfo: string, packageDir: string) {
     listed.add(path);
     if (row.path === `${distInfo}/RECORD`) continue;
     const data = await Deno.readFile(path);
-    assert.equal(await recordHash(data), row.hash, row.path);
+    assert.equal(recordHash(data), row.hash, row.path);
     assert.equal(String(data.length), row.size, row.path);
   }
   for (const dir of [join(site, distInfo), join(site, packageDir)]) {
@@ -94,7 +94,7 @@ async function checkCacheIntact() {
       const f of wheel.files as { category: string; path: string; hash: string; size: number }[]
     ) {
       const data = await Deno.readFile(join(dir, "files", f.category, f.path));
-      assert.equal(await recordHash(data), f.hash, `${dir} ${f.path}`);
+      assert.equal(recordHash(data), f.hash, `${dir} ${f.path}`);
       checked++;
     }
     const tags = await Array.fromAsync(Deno.readDir(join(dir, "pyc"))).catch(() => []);
@@ -102,7 +102,7 @@ async function checkCacheIntact() {
       const { files } = JSON.parse(await Deno.readTextFile(join(dir, "pyc", tag.name, "pyc.json")));
       for (const f of files as { path: string; hash: string }[]) {
         const data = await Deno.readFile(join(dir, "pyc", tag.name, f.path));
-        assert.equal(await recordHash(data), f.hash, `${dir} ${f.path}`);
+        assert.equal(recordHash(data), f.hash, `${dir} ${f.path}`);
         checked++;
       }
     }
