@@ -291,6 +291,26 @@ Deno.test("pip install -U pip and --force-reinstall in a seeded venv leave the c
   await checkCacheIntact();
 });
 
+Deno.test("re-running mkvenv keeps the venv's pip; --clear seeds afresh; a removed pip comes back", async () => {
+  const venv = join(ROOT, "rerun", "venv");
+  assert.equal((await mkvenv(["-p", PY312, venv])).code, 0);
+  const pip = join(venv, "bin", "pip");
+  const newer = join(ROOT, "newer-rerun");
+  await Deno.mkdir(newer);
+  await Deno.copyFile(bundledWheel("3.13.0", "pip"), join(newer, "pip-24.2-py3-none-any.whl"));
+  await ok(pip, ["install", "-U", "--no-index", "--find-links", newer, "pip"]);
+  for (const args of [["--upgrade"], []]) {
+    assert.equal((await mkvenv(["-p", PY312, ...args, venv])).code, 0);
+    assert.match((await ok(pip, ["--version"])).stdout, /^pip 24\.2 /, args.join(" "));
+  }
+  assert.equal((await mkvenv(["-p", PY312, "--clear", venv])).code, 0);
+  assert.match((await ok(pip, ["--version"])).stdout, /^pip 23\.2\.1 /);
+  await ok(pip, ["uninstall", "-y", "pip"]);
+  assert.equal((await mkvenv(["-p", PY312, venv])).code, 0);
+  assert.match((await ok(pip, ["--version"])).stdout, /^pip 23\.2\.1 /);
+  await checkCacheIntact();
+});
+
 Deno.test("--upgrade-deps upgrades pip with the venv's pip, and shows pip's output when it fails", async () => {
   const newer = join(ROOT, "newer-deps");
   await Deno.mkdir(newer);
