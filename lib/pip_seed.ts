@@ -304,7 +304,7 @@ export async function prepareSeed(
           [...looked].map(q).join(", ") || "its ensurepip"
         }${why}; pass --pip-wheel PATH or set ${PIP_WHEEL_ENV} to a pip wheel (get one with ` +
           `"pip download pip"), install your distribution's pip wheel package ` +
-          `(python3-pip-whl), or pass --without-pip`,
+          `(python3-pip-whl on Debian and Ubuntu), or pass --without-pip`,
       );
     }
     for (const project of wanted) {
