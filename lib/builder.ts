@@ -135,6 +135,9 @@ export async function buildVenv(
   if (existing !== null && options.upgrade) build = optionsKeptOnUpgrade(cfgPath, options);
 
   const layout = computeLayout(info, envDir, { ...build, cwd: options.cwd });
+  // Rendered before anything is written: a path or prompt a script cannot carry stops the
+  // build here. `--upgrade` leaves the scripts as they are, as CPython does.
+  const scripts = build.upgrade ? [] : renderActivationScripts(layout);
   log(`creating ${envDir} for ${info.implementation} ${info.version.join(".")}`);
   for (const dir of layout.dirs) makeDirs(dir);
   if (layout.lib64 !== null && lstatOrNull(layout.lib64.path) === null) {
@@ -160,11 +163,7 @@ export async function buildVenv(
     log("installing pip");
     await installPipWithEnsurepip(layout, info);
   }
-  if (!build.upgrade) {
-    for (const script of renderActivationScripts(layout)) {
-      writeFileReplacing(script.path, script.content, script.mode);
-    }
-  }
+  for (const script of scripts) writeFileReplacing(script.path, script.content, script.mode);
   if (build.withPip) writeFileReplacing(layout.cfgPath, finalCfg);
   if (build.upgradeDeps) {
     log("upgrading the core dependencies");
