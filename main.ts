@@ -2,7 +2,7 @@
  * The mkvenv command: parse argv, find the interpreter, build each ENV_DIR, map errors to exit
  * statuses (2 usage, 1 build failure).
  */
-import { fileURLToPath } from "node:url";
+import { fromFileUrl } from "./lib/paths.ts";
 import {
   BuildError,
   buildVenv,
@@ -11,6 +11,7 @@ import {
   helpText,
   MKVENV_VERSION,
   parseCli,
+  runInterruptCleanups,
   USAGE,
   UsageError,
 } from "./lib/mod.ts";
@@ -20,7 +21,7 @@ function invocation(): string[] {
   const exe = Deno.execPath();
   const isDeno = /^deno(\.exe)?$/i.test(exe.split(/[\\/]/).pop() ?? "");
   if (!isDeno || !Deno.mainModule.startsWith("file:")) return [exe];
-  return [exe, "run", "--allow-all", fileURLToPath(Deno.mainModule)];
+  return [exe, "run", "--allow-all", fromFileUrl(Deno.mainModule)];
 }
 
 /** Run mkvenv with `args`; returns the exit status. */
@@ -46,6 +47,7 @@ export async function main(args: readonly string[]): Promise<number> {
       systemSitePackages: request.systemSitePackages,
       symlinks: request.symlinks ?? defaults.symlinks,
       clear: request.clear,
+      force: request.force,
       upgrade: request.upgrade,
       withPip: request.withPip,
       prompt: request.prompt,
@@ -76,4 +78,21 @@ export async function main(args: readonly string[]): Promise<number> {
   }
 }
 
-if (import.meta.main) Deno.exit(await main(Deno.args));
+/** On Ctrl-C or SIGTERM: remove the half-built stage and the lock, then exit 130 / 143. */
+function handleSignals(): void {
+  const signals: [Deno.Signal, number][] = Deno.build.os === "windows"
+    ? [["SIGINT", 130]]
+    : [["SIGINT", 130], ["SIGTERM", 143]];
+  for (const [signal, status] of signals) {
+    Deno.addSignalListener(signal, () => {
+      runInterruptCleanups();
+      console.error(`mkvenv: interrupted; nothing was left half-built`);
+      Deno.exit(status);
+    });
+  }
+}
+
+if (import.meta.main) {
+  handleSignals();
+  Deno.exit(await main(Deno.args));
+}

@@ -1,24 +1,27 @@
 /**
- * Building one venv: compute its layout (pure), then carry it out on the disk, then seed pip and
- * write the activation scripts. The build sequence follows CPython's `EnvBuilder.create`.
+ * Building one venv: compute its layout (pure), assemble it in a staging directory, commit it
+ * (lib/staging.ts), under a lock on the target. The steps follow CPython's `EnvBuilder.create`.
  */
 import { renderActivationScripts } from "./activation.ts";
 import { BuildError, q } from "./errors.ts";
 import type { FoundInterpreter } from "./discovery.ts";
-import {
-  clearDirectory,
-  copyExecutable,
-  lstatOrNull,
-  makeDirs,
-  osError,
-  symlinkReplacing,
-  writeFileReplacing,
-} from "./disk.ts";
+import { copyExecutable, lstatOrNull, makeDirs, osError, writeNewFile } from "./disk.ts";
 import type { InterpreterInfo } from "./interpreter.ts";
 import { type BuildOptions, computeLayout, pathFor, type VenvLayout } from "./layout.ts";
+import { acquireLock } from "./lock.ts";
+import { basename, dirname, join } from "./paths.ts";
 import { installPipWithEnsurepip, upgradeDeps } from "./pip.ts";
 import { parsePythonStrLiteral, parsePyvenvCfg, renderPyvenvCfg } from "./pyvenv_cfg.ts";
 import { posixCommandLine, windowsCommandLine } from "./shell_quote.ts";
+import {
+  commitStage,
+  conflicts,
+  createStage,
+  isOwnEntry,
+  onInterrupt,
+  removeLeftovers,
+  type Stage,
+} from "./staging.ts";
 
 /** The text of the `.gitignore` mkvenv writes into each venv: ignore everything in it. */
 export const GITIGNORE_TEXT = "# Created by mkvenv; the whole virtual environment is ignored\n*\n";
@@ -29,6 +32,8 @@ export interface BuildContext {
   cwd: string;
   /** The words that start mkvenv itself, for the `command` key of pyvenv.cfg. */
   invocation: readonly string[];
+  /** `--clear` may empty a non-empty directory that is not a venv. */
+  force?: boolean;
   log?: (line: string) => void;
 }
 
@@ -37,23 +42,49 @@ export function absoluteEnvDir(info: InterpreterInfo, envDirArg: string, cwd: st
   return pathFor(info.platform).resolve(cwd, envDirArg);
 }
 
+function isWithin(path: string, dir: string, sep: string): boolean {
+  return path === dir || path.startsWith(dir.endsWith(sep) ? dir : dir + sep);
+}
+
 /**
- * Refuse an ENV_DIR whose absolute path cannot work: it contains the target's PATH separator
- * (activation would corrupt PATH) or a NUL. Throws `BuildError`.
+ * Refuse an ENV_DIR whose absolute path cannot work or would harm the base interpreter: the
+ * target's PATH separator, a NUL, text that was not UTF-8, or a place that is the base prefix,
+ * encloses it, or is inside its bin/lib/include. Throws `BuildError`.
  */
 export function checkEnvDir(info: InterpreterInfo, envDir: string): void {
-  const sep = info.platform === "windows" ? ";" : ":";
+  const path = pathFor(info.platform);
+  const refuse = (why: string) =>
+    new BuildError(`Cannot create a virtual environment in ${q(envDir)}: ${why}`);
+  const sep = path.delimiter;
   if (envDir.includes(sep)) {
-    throw new BuildError(
-      `Cannot create a virtual environment in ${q(envDir)}: the path contains ${
-        q(sep)
-      }, the PATH separator; choose a directory without it`,
+    throw refuse(`the path contains ${q(sep)}, the PATH separator; choose a directory without it`);
+  }
+  if (envDir.includes("\0")) throw refuse("the path contains a NUL character");
+  if (envDir.includes("\uFFFD")) {
+    throw refuse(
+      "the path is not valid UTF-8 (or contains U+FFFD); choose a directory whose name is UTF-8",
     );
   }
-  if (envDir.includes("\0")) {
-    throw new BuildError(
-      `Cannot create a virtual environment in ${q(envDir)}: the path contains a NUL character`,
-    );
+  const windows = info.platform === "windows";
+  const norm = (p: string) => (windows ? p.toLowerCase() : p);
+  const env = norm(envDir);
+  for (const prefix of new Set([info.basePrefix, info.prefix].map(norm))) {
+    if (isWithin(prefix, env, path.sep)) {
+      throw refuse(
+        `it is the base interpreter's installation ${
+          q(prefix)
+        } or a directory that contains it; choose another directory`,
+      );
+    }
+    for (const sub of windows ? ["Scripts", "Lib", "Include", "DLLs"] : ["bin", "lib", "include"]) {
+      if (isWithin(env, norm(path.join(prefix, sub)), path.sep)) {
+        throw refuse(
+          `it is inside the base interpreter's ${
+            q(path.join(prefix, sub))
+          }; choose a directory outside it`,
+        );
+      }
+    }
   }
 }
 
@@ -97,17 +128,65 @@ function optionsKeptOnUpgrade(cfgPath: string, options: BuildOptions): BuildOpti
   };
 }
 
-function placeInterpreters(layout: VenvLayout): void {
-  for (const entry of layout.interpreters) {
-    if (!entry.primary && lstatOrNull(entry.path) !== null) continue;
-    if (entry.kind === "symlink") symlinkReplacing(entry.target, entry.path);
-    else copyExecutable(entry.target, entry.path);
+/** Refuse to clear or build into `envDir` when that would lose the user's data. */
+function checkExisting(envDir: string, cfgPath: string, options: BuildOptions & BuildContext) {
+  const isVenv = lstatOrNull(cfgPath)?.isFile === true;
+  if (isVenv || !options.clear || options.force) return;
+  const entries = [...Deno.readDirSync(envDir)].filter((e) => !isOwnEntry(e.name));
+  if (entries.length > 0) {
+    throw new BuildError(
+      `Refusing to clear ${q(envDir)}: it is not a virtual environment (no pyvenv.cfg) and it ` +
+        `holds ${entries.length} entr${entries.length === 1 ? "y" : "ies"} (such as ${
+          q(entries[0]!.name)
+        }); pass --force to empty it anyway, or choose another ENV_DIR`,
+    );
   }
+}
+
+/** Assemble the complete venv described by `layout` (final paths) in `stage`. */
+function assemble(
+  stage: Stage,
+  layout: VenvLayout,
+  cfgText: string,
+  build: BuildOptions,
+) {
+  const at = stage.at;
+  for (const dir of layout.dirs) {
+    try {
+      Deno.mkdirSync(at(dir), { recursive: true });
+    } catch (e: unknown) {
+      throw osError(`Cannot create the directory ${q(dir)}`, e);
+    }
+  }
+  if (layout.lib64 !== null) {
+    try {
+      Deno.symlinkSync(layout.lib64.target, at(layout.lib64.path));
+    } catch (e: unknown) {
+      throw osError(`Cannot link ${q(layout.lib64.path)}`, e);
+    }
+  }
+  if (layout.gitignorePath !== null) writeNewFile(at(layout.gitignorePath), GITIGNORE_TEXT);
+  for (const entry of layout.interpreters) {
+    if (entry.kind === "symlink") {
+      try {
+        Deno.symlinkSync(entry.target, at(entry.path));
+      } catch (e: unknown) {
+        throw osError(`Cannot link ${q(entry.path)} to ${q(entry.target)}`, e);
+      }
+    } else copyExecutable(entry.target, at(entry.path));
+  }
+  if (!build.upgrade) {
+    for (const script of renderActivationScripts(layout)) {
+      writeNewFile(at(script.path), script.content, script.mode);
+    }
+  }
+  writeNewFile(at(layout.cfgPath), cfgText);
 }
 
 /**
  * Build (or re-use, clear, upgrade) the venv at `envDirArg` with the interpreter `found`.
- * Returns the layout built. Throws `BuildError` on anything the user can fix.
+ * A failure leaves nothing, or the previous state (lib/staging.ts). Returns the layout built.
+ * Throws `BuildError` on anything the user can fix.
  */
 export async function buildVenv(
   envDirArg: string,
@@ -118,56 +197,69 @@ export async function buildVenv(
   const log = options.log ?? (() => {});
   const envDir = absoluteEnvDir(info, envDirArg, options.cwd);
   checkEnvDir(info, envDir);
-  const existing = lstatOrNull(envDir);
-  if (existing !== null && !existing.isDirectory) {
-    throw new BuildError(
-      `Cannot create a virtual environment in ${q(envDir)}: it exists and is ${
-        existing.isSymlink ? "a symbolic link" : "a file"
-      }; remove it or choose another ENV_DIR`,
-    );
-  }
-  let build: BuildOptions = options;
-  const cfgPath = pathFor(info.platform).join(envDir, "pyvenv.cfg");
-  if (existing !== null && options.clear) {
-    log(`clearing ${envDir}`);
-    clearDirectory(envDir);
-  }
-  if (existing !== null && options.upgrade) build = optionsKeptOnUpgrade(cfgPath, options);
-
-  const layout = computeLayout(info, envDir, { ...build, cwd: options.cwd });
-  // Rendered before anything is written: a path or prompt a script cannot carry stops the
-  // build here. `--upgrade` leaves the scripts as they are, as CPython does.
-  const scripts = build.upgrade ? [] : renderActivationScripts(layout);
-  log(`creating ${envDir} for ${info.implementation} ${info.version.join(".")}`);
-  for (const dir of layout.dirs) makeDirs(dir);
-  if (layout.lib64 !== null && lstatOrNull(layout.lib64.path) === null) {
-    try {
-      Deno.symlinkSync(layout.lib64.target, layout.lib64.path);
-    } catch (e: unknown) {
-      throw osError(`Cannot link ${q(layout.lib64.path)}`, e);
-    }
-  }
-  if (layout.gitignorePath !== null) writeFileReplacing(layout.gitignorePath, GITIGNORE_TEXT);
-
-  const command = commandLine(found, envDir, build, options);
-  const finalCfg = renderPyvenvCfg(info, layout, { options: build, command });
-  // Like CPython, keep system site-packages hidden while pip is bootstrapped (issue 24875).
-  const bootstrapCfg = renderPyvenvCfg(info, layout, {
-    options: { ...build, systemSitePackages: false },
-    command,
+  const parent = dirname(envDir);
+  if (lstatOrNull(parent) === null) makeDirs(parent);
+  const lock = await acquireLock(join(parent, `.${basename(envDir)}.mkvenv.lock`), {
+    what: envDir,
+    log,
   });
-  writeFileReplacing(layout.cfgPath, build.withPip ? bootstrapCfg : finalCfg);
-  placeInterpreters(layout);
+  const unregisterLock = onInterrupt(() => lock.release());
+  try {
+    const existing = lstatOrNull(envDir);
+    if (existing !== null && !(existing.isDirectory && !existing.isSymlink)) {
+      throw new BuildError(
+        `Cannot create a virtual environment in ${q(envDir)}: it exists and is ${
+          existing.isSymlink ? "a symbolic link" : "a file"
+        }; remove it or choose another ENV_DIR`,
+      );
+    }
+    removeLeftovers(envDir, log);
+    const cfgPath = pathFor(info.platform).join(envDir, "pyvenv.cfg");
+    let build: BuildOptions = options;
+    if (existing !== null) {
+      checkExisting(envDir, cfgPath, options);
+      if (options.upgrade) build = optionsKeptOnUpgrade(cfgPath, options);
+    }
+    const layout = computeLayout(info, envDir, { ...build, cwd: options.cwd });
+    const command = commandLine(found, envDir, build, options);
+    const cfgText = renderPyvenvCfg(info, layout, { options: build, command });
 
-  if (build.withPip) {
-    log("installing pip");
-    await installPipWithEnsurepip(layout, info);
+    log(`creating ${envDir} for ${info.implementation} ${info.version.join(".")}`);
+    const stage = createStage(envDir, existing !== null);
+    const unregisterStage = onInterrupt(() => stage.discard());
+    try {
+      assemble(stage, layout, cfgText, build);
+      if (existing !== null && !options.clear && lstatOrNull(cfgPath) === null) {
+        const clashes = conflicts(stage, envDir);
+        if (clashes.length > 0) {
+          throw new BuildError(
+            `Refusing to build into ${q(envDir)}: it is not a virtual environment and ${
+              q(clashes[0]!)
+            } would be overwritten${
+              clashes.length > 1 ? ` (and ${clashes.length - 1} more)` : ""
+            }; move it away or choose another ENV_DIR`,
+          );
+        }
+      }
+      commitStage(stage, envDir, { clear: options.clear });
+    } catch (e: unknown) {
+      stage.discard();
+      throw e;
+    } finally {
+      unregisterStage();
+    }
+
+    if (build.withPip) {
+      log("installing pip");
+      await installPipWithEnsurepip(layout, info);
+    }
+    if (build.upgradeDeps) {
+      log("upgrading the core dependencies");
+      await upgradeDeps(layout, info);
+    }
+    return layout;
+  } finally {
+    unregisterLock();
+    lock.release();
   }
-  for (const script of scripts) writeFileReplacing(script.path, script.content, script.mode);
-  if (build.withPip) writeFileReplacing(layout.cfgPath, finalCfg);
-  if (build.upgradeDeps) {
-    log("upgrading the core dependencies");
-    await upgradeDeps(layout, info);
-  }
-  return layout;
 }

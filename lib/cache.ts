@@ -2,7 +2,7 @@
  * mkvenv's on-disk cache: where it lives, and how entries are written so that a concurrent
  * reader never sees half of one.
  */
-import { join } from "node:path";
+import { posix, win32 } from "./paths.ts";
 
 /** Environment lookup, injectable for tests. */
 export type Env = (name: string) => string | undefined;
@@ -19,8 +19,9 @@ export function cacheRoot(
   if (explicit) return explicit;
   if (platform === "windows") {
     const local = env("LOCALAPPDATA");
-    return local ? join(local, "mkvenv", "Cache") : null;
+    return local ? win32.join(local, "mkvenv", "Cache") : null;
   }
+  const join = posix.join;
   const home = env("HOME");
   if (platform === "darwin") return home ? join(home, "Library", "Caches", "mkvenv") : null;
   const xdg = env("XDG_CACHE_HOME");
@@ -46,9 +47,17 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
   }
 }
 
-/** A short stable hex digest of `text` (SHA-256, first 32 hex digits). */
-export async function digest(text: string): Promise<string> {
-  const bytes = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return Array.from(new Uint8Array(bytes).slice(0, 16), (b) => b.toString(16).padStart(2, "0"))
-    .join("");
+/**
+ * A short stable hex digest of `text` for cache file names (two 32-bit FNV-1a lanes): not
+ * cryptographic, and synchronous, which matters on the start-up path.
+ */
+export function digest(text: string): string {
+  let a = 0x811c9dc5;
+  let b = 0x01000193 ^ 0x5bd1e995;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x5bd1e995) ^ (b >>> 15);
+  }
+  return (a >>> 0).toString(16).padStart(8, "0") + (b >>> 0).toString(16).padStart(8, "0");
 }

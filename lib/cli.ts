@@ -13,6 +13,7 @@ export interface CliRequest {
   /** true/false when `--symlinks`/`--copies` was given; null for the platform default. */
   symlinks: boolean | null;
   clear: boolean;
+  force: boolean;
   upgrade: boolean;
   withPip: boolean;
   prompt: string | null;
@@ -67,6 +68,11 @@ export const OPTIONS: readonly OptionSpec[] = [
     apply: (r) => (r.clear = true),
   },
   {
+    long: "force",
+    help: "Let --clear empty a directory that is not a virtual environment (no pyvenv.cfg).",
+    apply: (r) => (r.force = true),
+  },
+  {
     long: "upgrade",
     help:
       "Upgrade the environment directory to use this version of Python, assuming Python has been upgraded in-place.",
@@ -106,7 +112,7 @@ export const OPTIONS: readonly OptionSpec[] = [
 
 /** The usage line. */
 export const USAGE = "usage: mkvenv [-h] [--version] [-p PYTHON] [--system-site-packages] " +
-  "[--symlinks | --copies] [--clear] [--upgrade] [--without-pip] [--prompt PROMPT] " +
+  "[--symlinks | --copies] [--clear [--force]] [--upgrade] [--without-pip] [--prompt PROMPT] " +
   "[--upgrade-deps] [--without-scm-ignore-files] [-v] ENV_DIR [ENV_DIR ...]";
 
 /** The full `--help` text. */
@@ -157,6 +163,7 @@ export function parseCli(argv: readonly string[]): CliRequest {
     systemSitePackages: false,
     symlinks: null,
     clear: false,
+    force: false,
     upgrade: false,
     withPip: true,
     prompt: null,

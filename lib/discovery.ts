@@ -1,7 +1,7 @@
 /**
  * Finding the base interpreter a request names: a path, or a command on PATH.
  */
-import { delimiter, isAbsolute, join, resolve } from "node:path";
+import { delimiter, isAbsolute, join, resolve } from "./paths.ts";
 import { BuildError, q } from "./errors.ts";
 import type { InterpreterInfo } from "./interpreter.ts";
 import { probeCached } from "./interpreter_cache.ts";

@@ -2,7 +2,7 @@
  * The small layer that touches the disk: make directories, place links and copies, write
  * files. Replacing an entry never writes through an existing link (spec §11 #20).
  */
-import { basename, dirname, join } from "node:path";
+import { basename, dirname, join } from "./paths.ts";
 import { BuildError, q } from "./errors.ts";
 
 /** Metadata of `path` without following a final link, or null when nothing is there. */
@@ -129,5 +129,18 @@ export function clearDirectory(dir: string): void {
     } catch (e: unknown) {
       throw osError(`Cannot clear ${q(path)}`, e);
     }
+  }
+}
+
+/**
+ * Write a new file at `path` (it must not exist, as in a fresh staging directory), with
+ * `mode` less the umask, as Python's `open()` would create it.
+ */
+export function writeNewFile(path: string, data: string | Uint8Array, mode = 0o666): void {
+  try {
+    const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
+    Deno.writeFileSync(path, bytes, { mode, createNew: true });
+  } catch (e: unknown) {
+    throw osError(`Cannot write ${q(path)}`, e);
   }
 }

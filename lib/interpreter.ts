@@ -156,7 +156,7 @@ export function parseProbeOutput(text: string): InterpreterInfo {
 
 /** Options for `probeInterpreter`. */
 export interface ProbeOptions {
-  /** Kill the probe after this many milliseconds (default 20 s). */
+  /** Kill the probe after this many milliseconds (default: MKVENV_PROBE_TIMEOUT seconds, else 20 s). */
   timeoutMs?: number;
 }
 
@@ -165,7 +165,9 @@ export interface ProbeOptions {
  * Throws `BuildError` when it cannot be run, fails, hangs, or does not answer like a Python.
  */
 export async function runProbe(path: string, options: ProbeOptions = {}): Promise<InterpreterInfo> {
-  const timeoutMs = options.timeoutMs ?? 20_000;
+  const envSeconds = Number(Deno.env.get("MKVENV_PROBE_TIMEOUT"));
+  const timeoutMs = options.timeoutMs ??
+    (Number.isFinite(envSeconds) && envSeconds > 0 ? envSeconds * 1000 : 20_000);
   let child: Deno.ChildProcess;
   try {
     child = new Deno.Command(path, {
@@ -186,28 +188,30 @@ export async function runProbe(path: string, options: ProbeOptions = {}): Promis
       { cause: e },
     );
   }
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
+  // On a timeout, do not wait for the pipes: a grandchild (a shim's `sleep`, say) may hold them.
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<"timeout">((resolve) => {
+    timer = setTimeout(() => resolve("timeout"), timeoutMs);
+  });
+  const outcome = await Promise.race([child.output(), timeout]);
+  clearTimeout(timer);
+  const command = `${path} -I -c <mkvenv probe>`;
+  if (outcome === "timeout") {
     try {
       child.kill("SIGKILL");
     } catch {
       // already gone
     }
-  }, timeoutMs);
-  const out = await child.output();
-  clearTimeout(timer);
-  const stdout = new TextDecoder().decode(out.stdout);
-  const stderr = new TextDecoder().decode(out.stderr);
-  const command = `${path} -I -c <mkvenv probe>`;
-  if (timedOut) {
     throw new BuildError(
       `The interpreter ${q(path)} did not answer mkvenv's probe within ${
         timeoutMs / 1000
-      } s: is it a Python?`,
-      { detail: `command: ${command}\n${stderr}` },
+      } s: is it a Python? (MKVENV_PROBE_TIMEOUT sets the limit in seconds)`,
+      { detail: `command: ${command}` },
     );
   }
+  const out = outcome;
+  const stdout = new TextDecoder().decode(out.stdout);
+  const stderr = new TextDecoder().decode(out.stderr);
   if (!out.success) {
     throw new BuildError(
       `The interpreter ${

@@ -3,7 +3,7 @@
  * interpreter (other real path, size, mtime or inode) is probed again. A corrupt or unreadable
  * entry is ignored and rewritten; a cache that cannot be written is skipped.
  */
-import { join } from "node:path";
+import { join } from "./paths.ts";
 import { cacheRoot, digest, writeFileAtomic } from "./cache.ts";
 import { type InterpreterInfo, parseProbeOutput, PROBE_VERSION, runProbe } from "./interpreter.ts";
 
@@ -16,12 +16,12 @@ export interface ProbeCachedOptions {
   log?: (line: string) => void;
 }
 
-async function cacheKey(path: string): Promise<string | null> {
+function cacheKey(path: string): string | null {
   try {
-    const real = await Deno.realPath(path);
-    const st = await Deno.stat(real);
+    const real = Deno.realPathSync(path);
+    const st = Deno.statSync(real);
     // A script (a pyenv/asdf shim) may start another interpreter tomorrow: never cache it.
-    if (await startsWithShebang(real)) return null;
+    if (startsWithShebang(real)) return null;
     const stamp = [
       PROBE_VERSION,
       path,
@@ -31,17 +31,17 @@ async function cacheKey(path: string): Promise<string | null> {
       st.ino ?? 0,
       st.dev ?? 0,
     ];
-    return await digest(JSON.stringify(stamp));
+    return digest(JSON.stringify(stamp));
   } catch {
     return null;
   }
 }
 
-async function startsWithShebang(path: string): Promise<boolean> {
-  const file = await Deno.open(path);
+function startsWithShebang(path: string): boolean {
+  const file = Deno.openSync(path);
   try {
     const head = new Uint8Array(2);
-    const n = await file.read(head);
+    const n = file.readSync(head);
     return n === 2 && head[0] === 0x23 && head[1] === 0x21;
   } finally {
     file.close();
@@ -57,11 +57,11 @@ export async function probeCached(
   options: ProbeCachedOptions = {},
 ): Promise<InterpreterInfo> {
   const root = options.cacheDir === undefined ? cacheRoot() : options.cacheDir;
-  const key = root === null ? null : await cacheKey(path);
+  const key = root === null ? null : cacheKey(path);
   const entry = root !== null && key !== null ? join(root, "interpreters", `${key}.json`) : null;
   if (entry !== null) {
     try {
-      const info = parseProbeOutput(await Deno.readTextFile(entry));
+      const info = parseProbeOutput(Deno.readTextFileSync(entry));
       options.log?.(`interpreter facts for ${path} from cache ${entry}`);
       return info;
     } catch {

@@ -3,7 +3,7 @@
  * the target platform. Every platform and version rule of the on-disk layout lives here; the
  * code that touches the disk only carries out the `VenvLayout` computed here.
  */
-import { posix, win32 } from "node:path";
+import { posix, win32 } from "./paths.ts";
 import type { InterpreterInfo, Platform, PythonVersion } from "./interpreter.ts";
 
 /** The options of one build, after parsing (CLI defaults already applied). */

@@ -15,3 +15,4 @@ export {
   type VenvLayout,
 } from "./layout.ts";
 export { MKVENV_VERSION } from "./pyvenv_cfg.ts";
+export { runInterruptCleanups } from "./staging.ts";
