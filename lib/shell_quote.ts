@@ -61,7 +61,8 @@ export function cshPromptEscape(text: string): string {
  * single-quoted runs (`'` doubled) joined with `[char]0xNNNN` for every other character.
  * Windows PowerShell 5.1 reads a script without a byte order mark in the ANSI code page, so
  * non-ASCII text in the file itself would be misread; PowerShell also takes the typographic
- * quotes U+2018–U+201B as single quotes, which this way never appear inside a literal.
+ * quotes U+2018–U+201B as single quotes, which this way never appear inside a literal. The
+ * sum always starts with a string, as `[char] + [char]` would add numbers.
  */
 export function powershellQuote(value: string): string {
   const parts: string[] = [];
