@@ -137,12 +137,12 @@ Deno.test("each POSIX-side script carries the path and prompt quoted for its own
 
 Deno.test("Activate.ps1 is printable ASCII and its values read back as the path and prompt", () => {
   for (
-    const [name, dir] of [
-      ["cpython-3.12-linux", `/tmp/${HOSTILE_NAME}`],
-      ["cpython-3.13-windows", `C:\\Users\\me\\${WINDOWS_NAME}`],
+    const [name, dir, promptText] of [
+      ["cpython-3.12-linux", `/tmp/${HOSTILE_NAME}`, HOSTILE_PROMPT],
+      ["cpython-3.13-windows", `C:\\Users\\me\\${WINDOWS_NAME}`, BAT_PROMPT],
     ] as const
   ) {
-    const l = layout(name, dir, HOSTILE_PROMPT);
+    const l = layout(name, dir, promptText);
     const ps1 = byName(renderActivationScripts(l)).get("Activate.ps1")!;
     assert(/^[\x20-\x7e\n]*$/.test(ps1), "only printable ASCII and LF");
     const value = (variable: string) => {
@@ -151,7 +151,7 @@ Deno.test("Activate.ps1 is printable ASCII and its values read back as the path 
       return readPowershell(m[1]!);
     };
     assertEquals(value("VenvDir"), dir);
-    assertEquals(value("Prompt"), prompt);
+    assertEquals(value("Prompt"), promptText);
     assert(ps1.includes(`$BinDir = Join-Path -Path $VenvDir -ChildPath '${l.binName}'\n`));
   }
 });
