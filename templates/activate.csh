@@ -20,10 +20,14 @@ unset _mkvenv_steps
 deactivate nondestructive
 
 setenv VIRTUAL_ENV __MKVENV_DIR__
-# On Windows the path is C:\...; Cygwin's tcsh spells it /cygdrive/c/...
+# On Windows the path is C:\...; Cygwin's tcsh spells it /cygdrive/c/... The path reaches
+# cygpath through the environment: the quotes leave "$VIRTUAL_ENV" single-quoted for csh, so
+# only sh expands it, as one word.
 if ("$VIRTUAL_ENV:q" =~ [A-Za-z]:[\\/]*) then
     which cygpath >& /dev/null
-    if ($status == 0) setenv VIRTUAL_ENV "`cygpath -u $VIRTUAL_ENV:q`"
+    if ($status == 0) then
+        setenv VIRTUAL_ENV "`sh -c 'cygpath -u "'"$VIRTUAL_ENV"'"'`"
+    endif
 endif
 
 set _OLD_VIRTUAL_PATH = "$PATH:q"

@@ -5,7 +5,8 @@
 #
 # xonsh shows the environment through the {env_name} field of its prompt: while the
 # environment is active the field shows "(prompt) ". The values below were written as Python
-# string literals.
+# string literals. xonsh expands "$NAME" and a leading "~" in PATH entries: a path holding
+# such text cannot work from xonsh, and activation says so.
 
 
 def _mkvenv_activate():
@@ -53,6 +54,18 @@ def _mkvenv_activate():
 
     env["VIRTUAL_ENV"] = venv
     env["PATH"] = [bin_dir] + old_path
+    # xonsh expands $NAME (of a variable it has) in PATH entries, and there is no escape.
+    if env["PATH"][0] != bin_dir:
+        import sys
+
+        print(
+            "activate.xsh: xonsh expands the variables in "
+            + repr(bin_dir)
+            + " when it reads PATH, so it finds "
+            + repr(env["PATH"][0])
+            + " instead: commands of the environment will not be found",
+            file=sys.stderr,
+        )
     env["VIRTUAL_ENV_PROMPT"] = prompt
     # Python would take its standard library from PYTHONHOME instead of the environment's.
     if old_home is not None:
