@@ -320,6 +320,104 @@ for (const { shell, args, strict } of POSIX_SHELLS) {
   });
 }
 
+/** Run `script`; it prints `¦`-separated values: returned split. */
+async function fields(w: World, shell: string, args: string[], script: string, file?: string) {
+  const r = await runShell(w, shell, args, {
+    script,
+    ...(file ? { file } : {}),
+    ...(shell === "xonsh" ? { unset: ["PYTHONHOME"] } : {}),
+  });
+  assertEquals(r.stderr, "", shell);
+  return r.stdout.split("¦");
+}
+
+for (const { shell, args, strict } of POSIX_SHELLS) {
+  Deno.test({
+    name:
+      `activate in ${shell}: VIRTUAL_ENV_DISABLE_PROMPT, an unset PS1, deactivate nondestructive`,
+    ...shellTest(shell),
+    async fn() {
+      const w = await setUp();
+      const venv = w.venvs[1]!;
+      const activate = `. ${posixQuote(join(venv.bin, "activate"))}\n`;
+      const show = `printf '%s¦' "\${PS1-unset}" "\${VIRTUAL_ENV_PROMPT-unset}" ` +
+        `"\${VIRTUAL_ENV-unset}" "$(type deactivate >/dev/null 2>&1 && echo fn || echo none)"\n`;
+      const script = strict +
+        `PS1=${posixQuote(BASE_PROMPT)}\nVIRTUAL_ENV_DISABLE_PROMPT=1\n` + activate + show +
+        "deactivate nondestructive\n" + show +
+        "deactivate\nunset VIRTUAL_ENV_DISABLE_PROMPT PS1\n" + activate + show +
+        "deactivate\n" + show;
+      assertEquals(await fields(w, shell, args, script), [
+        ...[BASE_PROMPT, venv.prompt, venv.dir, "fn"],
+        ...[BASE_PROMPT, "unset", "unset", "fn"],
+        ...["unset", venv.prompt, venv.dir, "fn"],
+        ...["unset", "unset", "unset", "none"],
+        "",
+      ]);
+    },
+  });
+}
+
+Deno.test({
+  name: "activate.fish: VIRTUAL_ENV_DISABLE_PROMPT keeps the prompt, deactivate nondestructive",
+  ...shellTest("fish"),
+  async fn() {
+    const w = await setUp();
+    const venv = w.venvs[1]!;
+    const show = 'printf \'%s¦\' (fish_prompt) "$VIRTUAL_ENV_PROMPT" "$VIRTUAL_ENV" ' +
+      "(functions -q deactivate; and echo fn; or echo none)\n";
+    const script =
+      "function fish_prompt; printf '@@> '; end\nset -gx VIRTUAL_ENV_DISABLE_PROMPT 1\n" +
+      `source ${fishQuote(join(venv.bin, "activate.fish"))}\n` + show +
+      "deactivate nondestructive\n" + show;
+    assertEquals(await fields(w, "fish", ["--no-config"], script), [
+      ...[BASE_PROMPT, venv.prompt, venv.dir, "fn"],
+      ...[BASE_PROMPT, "", "", "fn"],
+      "",
+    ]);
+  },
+});
+
+Deno.test({
+  name: "activate.csh: VIRTUAL_ENV_DISABLE_PROMPT keeps the prompt, deactivate nondestructive",
+  ...shellTest("tcsh"),
+  async fn() {
+    const w = await setUp();
+    const venv = w.venvs[1]!;
+    const show = `printf '%s¦' "$prompt:q" "$?VIRTUAL_ENV_PROMPT" "$?VIRTUAL_ENV"\n` +
+      "set d = `alias deactivate | wc -c`\nprintf '%s¦' $d\n";
+    const script = `set prompt = ${cshQuote(BASE_PROMPT)}\nsetenv VIRTUAL_ENV_DISABLE_PROMPT 1\n` +
+      `source ${cshQuote(join(venv.bin, "activate.csh"))}\n` + show +
+      "deactivate nondestructive\n" + show;
+    const got = await fields(w, "tcsh", ["-f"], script);
+    assertEquals(got.slice(0, 3), [BASE_PROMPT, "1", "1"]);
+    assert(Number(got[3]) > 0, "the alias is there");
+    assertEquals(got.slice(4, 7), [BASE_PROMPT, "0", "0"]);
+    assert(Number(got[7]) > 0, "the alias is kept");
+  },
+});
+
+Deno.test({
+  name: "activate.nu and activate.xsh leave the prompt alone under VIRTUAL_ENV_DISABLE_PROMPT",
+  ...shellTest("nu"),
+  async fn() {
+    const w = await setUp();
+    const venv = w.venvs[1]!;
+    const nu = `$env.PROMPT_COMMAND = {|| ${nushellQuote(BASE_PROMPT)} }\n` +
+      `$env.VIRTUAL_ENV_DISABLE_PROMPT = "1"\n` +
+      `overlay use ${nushellQuote(join(venv.bin, "activate.nu"))}\n` +
+      `print -n $"(do $env.PROMPT_COMMAND)¦($env.VIRTUAL_ENV_PROMPT)¦"\n`;
+    assertEquals(await fields(w, "nu", ["-n"], nu, "script.nu"), [BASE_PROMPT, venv.prompt, ""]);
+    if (shellTest("xonsh").ignore) return;
+    const xsh = "from xonsh.prompt.base import PromptFormatter\n" +
+      "$VIRTUAL_ENV_DISABLE_PROMPT = '1'\n" +
+      `source @(${pythonQuote(join(w.venvs[0]!.bin, "activate.xsh"))})\n` +
+      "$PROMPT_FIELDS.reset()\n" +
+      `print(PromptFormatter()("{env_name}") + "¦" + $VIRTUAL_ENV_PROMPT + "¦", end="")\n`;
+    assertEquals(await fields(w, "xonsh", ["--no-rc"], xsh, "script.xsh"), ["", "venv-plain", ""]);
+  },
+});
+
 Deno.test({
   name: "activate passes shellcheck as sh and as bash, hostile values included",
   ...shellTest("shellcheck"),
