@@ -49,29 +49,34 @@ export const HOSTILE_VALUES: readonly string[] = [
   "ü é ё 中文 🐍 \u{1F468}\u{200D}\u{1F469}",
 ];
 
-/** The first executable called `name` on PATH, or null. */
+/** The first executable called `name` on PATH (with a Windows extension there), or null. */
 export function which(name: string): string | null {
+  const windows = Deno.build.os === "windows";
+  const extensions = windows ? [".exe", ".cmd", ".bat", ""] : [""];
   for (const dir of (Deno.env.get("PATH") ?? "").split(delimiter)) {
     if (dir === "") continue;
-    const candidate = join(dir, name);
-    try {
-      const st = Deno.statSync(candidate);
-      if (st.isFile && ((st.mode ?? 0o111) & 0o111) !== 0) return candidate;
-    } catch {
-      // not here
+    for (const ext of extensions) {
+      const candidate = join(dir, name + ext);
+      try {
+        const st = Deno.statSync(candidate);
+        if (st.isFile && (windows || ((st.mode ?? 0o111) & 0o111) !== 0)) return candidate;
+      } catch {
+        // not here
+      }
     }
   }
   return null;
 }
 
 /**
- * Whether a test that needs `command` must run: it must in CI (`CI=true`), or when
- * `MKVENV_REQUIRE_SHELLS` (a comma-separated list, which then replaces the CI rule) names it.
+ * Whether a test that needs `command` must run: when `MKVENV_REQUIRE_SHELLS` (a
+ * comma-separated list) is set, if it names the command; otherwise in CI (`CI=true`), unless
+ * `requiredInCi` is false (tests that other tests already cover, or for other systems).
  */
-export function isRequired(command: string): boolean {
+export function isRequired(command: string, requiredInCi = true): boolean {
   const list = Deno.env.get("MKVENV_REQUIRE_SHELLS");
   if (list !== undefined) return list.split(",").map((s) => s.trim()).includes(command);
-  return Deno.env.get("CI") === "true";
+  return requiredInCi && Deno.env.get("CI") === "true";
 }
 
 /**
@@ -79,9 +84,14 @@ export function isRequired(command: string): boolean {
  * missing and not required; when it is missing and required, the test runs and `needShell`
  * fails it.
  */
-export function shellTest(command: string): { ignore: boolean } {
-  if (which(command) !== null || isRequired(command)) return { ignore: false };
-  console.log(`note: ${command} is not installed here; its activation tests are skipped`);
+export function shellTest(
+  command: string,
+  options: { requiredInCi?: boolean } = {},
+): { ignore: boolean } {
+  if (which(command) !== null || isRequired(command, options.requiredInCi)) {
+    return { ignore: false };
+  }
+  console.log(`note: ${command} is not installed here; tests that need it are skipped`);
   return { ignore: true };
 }
 

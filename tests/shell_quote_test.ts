@@ -22,6 +22,9 @@ import {
 import { run, tempDir } from "./_util.ts";
 import { HOSTILE_VALUES, needShell, readBatch, readPowershell, shellTest } from "./_shells.ts";
 
+/** The shells run here are all required by the end-to-end activation tests already. */
+const ONLY_WHEN_INSTALLED = { requiredInCi: false };
+
 /** Run `program` (written to a file) with `shell args... file`; one value per output line. */
 async function readBack(
   shell: string,
@@ -43,9 +46,13 @@ async function readBack(
   return r.stdout.split("\n").slice(0, -1);
 }
 
-Deno.test("posixQuote() values read back unchanged by sh, nothing expanded", async () => {
-  const program = HOSTILE_VALUES.map((v) => `printf '%s\\n' ${posixQuote(v)}\n`).join("");
-  assertEquals(await readBack("sh", [], program), HOSTILE_VALUES);
+Deno.test({
+  name: "posixQuote() values read back unchanged by sh, nothing expanded",
+  ...shellTest("sh", ONLY_WHEN_INSTALLED),
+  async fn() {
+    const program = HOSTILE_VALUES.map((v) => `printf '%s\\n' ${posixQuote(v)}\n`).join("");
+    assertEquals(await readBack("sh", [], program), HOSTILE_VALUES);
+  },
 });
 
 Deno.test("posixQuote() leaves safe words bare and quotes everything else", () => {
@@ -58,7 +65,7 @@ Deno.test("posixQuote() leaves safe words bare and quotes everything else", () =
 
 Deno.test({
   name: "fishQuote() values read back unchanged by fish, backslashes included",
-  ...shellTest("fish"),
+  ...shellTest("fish", ONLY_WHEN_INSTALLED),
   async fn() {
     const program = HOSTILE_VALUES.map((v) => `printf '%s\\n' ${fishQuote(v)}\n`).join("");
     assertEquals(await readBack("fish", ["--no-config"], program), HOSTILE_VALUES);
@@ -71,7 +78,7 @@ Deno.test("fishQuote() escapes backslashes and single quotes only", () => {
 
 Deno.test({
   name: "cshQuote() values read back unchanged by tcsh, history references included",
-  ...shellTest("tcsh"),
+  ...shellTest("tcsh", ONLY_WHEN_INSTALLED),
   async fn() {
     const program = HOSTILE_VALUES.map((v) => `printf '%s\\n' ${cshQuote(v)}\n`).join("");
     assertEquals(await readBack("tcsh", ["-f"], program), HOSTILE_VALUES);
@@ -89,7 +96,7 @@ Deno.test("cshPromptEscape() and cmdPromptEscape() escape each prompt language",
 
 Deno.test({
   name: "nushellQuote() values read back unchanged by nushell, nothing interpolated",
-  ...shellTest("nu"),
+  ...shellTest("nu", ONLY_WHEN_INSTALLED),
   async fn() {
     const program = HOSTILE_VALUES.map((v) => `print ${nushellQuote(v)}\n`).join("");
     assertEquals(await readBack("nu", ["-n"], program, "program.nu"), HOSTILE_VALUES);
@@ -98,7 +105,7 @@ Deno.test({
 
 Deno.test({
   name: "pythonQuote() values read back unchanged by Python",
-  ...shellTest("python3"),
+  ...shellTest("python3", ONLY_WHEN_INSTALLED),
   async fn() {
     const values = [...HOSTILE_VALUES, "\x01\x1b\x7f"];
     const program = "import json\n" +
