@@ -8,7 +8,9 @@ import {
   buildVenv,
   defaultBuildOptions,
   findInterpreter,
+  formatInterpreterList,
   helpText,
+  listInterpreters,
   MKVENV_VERSION,
   parseCli,
   runInterruptCleanups,
@@ -40,6 +42,11 @@ export async function main(args: readonly string[]): Promise<number> {
       return 0;
     }
     const log = verbose ? (line: string) => err(`mkvenv: ${line}`) : undefined;
+    if (request.listPythons) {
+      const list = await listInterpreters(request.python, log ? { log } : {});
+      await Deno.stdout.write(new TextEncoder().encode(formatInterpreterList(list)));
+      return list.entries.length > 0 ? 0 : 1;
+    }
     const found = await findInterpreter(request.python, log ? { log } : {});
     const defaults = defaultBuildOptions(found.info.platform);
     const options = {

@@ -22,6 +22,8 @@ export interface CliRequest {
   verbose: boolean;
   help: boolean;
   version: boolean;
+  /** `--list-pythons`: show the interpreters discovery finds instead of building. */
+  listPythons: boolean;
 }
 
 interface OptionSpec {
@@ -41,7 +43,9 @@ export const OPTIONS: readonly OptionSpec[] = [
     long: "python",
     short: "p",
     value: "PYTHON",
-    help: "The base interpreter: a path or a command on PATH (default: python3, then python).",
+    help: "The base interpreter: a path, a command, a version (3.12, 3.13t), an implementation " +
+      "(pypy3.10) or a range (>=3.10,<3.13). Default: MKVENV_PYTHON, .python-version, then " +
+      "python3 or python on PATH.",
     apply: (r, v) => (r.python = v),
   },
   {
@@ -103,6 +107,11 @@ export const OPTIONS: readonly OptionSpec[] = [
     apply: (r) => (r.scmIgnoreFiles = false),
   },
   {
+    long: "list-pythons",
+    help: "List the Python interpreters mkvenv can find, marking the one it would use, and exit.",
+    apply: (r) => (r.listPythons = true),
+  },
+  {
     long: "verbose",
     short: "v",
     help: "Say what is done, and show a stack trace for internal errors.",
@@ -113,7 +122,7 @@ export const OPTIONS: readonly OptionSpec[] = [
 /** The usage line. */
 export const USAGE = "usage: mkvenv [-h] [--version] [-p PYTHON] [--system-site-packages] " +
   "[--symlinks | --copies] [--clear [--force]] [--upgrade] [--without-pip] [--prompt PROMPT] " +
-  "[--upgrade-deps] [--without-scm-ignore-files] [-v] ENV_DIR [ENV_DIR ...]";
+  "[--upgrade-deps] [--without-scm-ignore-files] [--list-pythons] [-v] ENV_DIR [ENV_DIR ...]";
 
 /** The full `--help` text. */
 export function helpText(): string {
@@ -172,6 +181,7 @@ export function parseCli(argv: readonly string[]): CliRequest {
     verbose: false,
     help: false,
     version: false,
+    listPythons: false,
   };
   let linkChoice: string | null = null;
   for (let i = 0; i < argv.length; i++) {
@@ -222,7 +232,7 @@ export function parseCli(argv: readonly string[]): CliRequest {
     }
     spec.apply(request, value);
   }
-  if (request.help || request.version) return request;
+  if (request.help || request.version || request.listPythons) return request;
   if (request.envDirs.length === 0) {
     throw new UsageError("the following arguments are required: ENV_DIR");
   }

@@ -154,6 +154,28 @@ export function parseProbeOutput(text: string): InterpreterInfo {
   };
 }
 
+/**
+ * The interpreter ran and answered, but not with its facts (it failed, or printed something
+ * else): the same binary will answer the same way next time, so the answer may be cached.
+ */
+export class ProbeRefused extends BuildError {
+  override name = "ProbeRefused";
+}
+
+/**
+ * Test seam: when `MKVENV_PROBE_LOG` names a file, every probe run appends the interpreter's
+ * path to it as one line, so tests can count probes (a warm run must add none).
+ */
+function noteProbe(path: string): void {
+  const file = Deno.env.get("MKVENV_PROBE_LOG");
+  if (!file) return;
+  try {
+    Deno.writeTextFileSync(file, `${path}\n`, { append: true });
+  } catch {
+    // a test seam only: never fail a build over it
+  }
+}
+
 /** Options for `probeInterpreter`. */
 export interface ProbeOptions {
   /** Kill the probe after this many milliseconds (default: MKVENV_PROBE_TIMEOUT seconds, else 20 s). */
@@ -168,6 +190,7 @@ export async function runProbe(path: string, options: ProbeOptions = {}): Promis
   const envSeconds = Number(Deno.env.get("MKVENV_PROBE_TIMEOUT"));
   const timeoutMs = options.timeoutMs ??
     (Number.isFinite(envSeconds) && envSeconds > 0 ? envSeconds * 1000 : 20_000);
+  noteProbe(path);
   let child: Deno.ChildProcess;
   try {
     child = new Deno.Command(path, {
@@ -213,7 +236,7 @@ export async function runProbe(path: string, options: ProbeOptions = {}): Promis
   const stdout = new TextDecoder().decode(out.stdout);
   const stderr = new TextDecoder().decode(out.stderr);
   if (!out.success) {
-    throw new BuildError(
+    throw new ProbeRefused(
       `The interpreter ${
         q(path)
       } failed mkvenv's probe (exit ${out.code}): is it Python 3.7 or newer?`,
@@ -223,7 +246,7 @@ export async function runProbe(path: string, options: ProbeOptions = {}): Promis
   try {
     return parseProbeOutput(stdout);
   } catch (e: unknown) {
-    throw new BuildError(
+    throw new ProbeRefused(
       `The interpreter ${
         q(path)
       } answered mkvenv's probe with something that is not its facts: is it a Python?`,

@@ -1,11 +1,19 @@
 /**
  * Cached interpreter facts: the probe runs once per interpreter binary; an upgraded or replaced
- * interpreter (other real path, size, mtime or inode) is probed again. A corrupt or unreadable
- * entry is ignored and rewritten; a cache that cannot be written is skipped.
+ * interpreter (other real path, size, mtime or inode) is probed again. A binary that refused the
+ * probe (a Python 2, a non-Python) is remembered too, so discovery does not run it on every
+ * search. A corrupt or unreadable entry is ignored and rewritten; a cache that cannot be written
+ * is skipped.
  */
 import { join } from "./paths.ts";
 import { cacheRoot, digest, writeFileAtomic } from "./cache.ts";
-import { type InterpreterInfo, parseProbeOutput, PROBE_VERSION, runProbe } from "./interpreter.ts";
+import {
+  type InterpreterInfo,
+  parseProbeOutput,
+  PROBE_VERSION,
+  ProbeRefused,
+  runProbe,
+} from "./interpreter.ts";
 
 /** Options for `probeCached`. */
 export interface ProbeCachedOptions {
@@ -60,16 +68,39 @@ export async function probeCached(
   const key = root === null ? null : cacheKey(path);
   const entry = root !== null && key !== null ? join(root, "interpreters", `${key}.json`) : null;
   if (entry !== null) {
+    let text: string | null = null;
     try {
-      const info = parseProbeOutput(Deno.readTextFileSync(entry));
-      options.log?.(`interpreter facts for ${path} from cache ${entry}`);
-      return info;
+      text = Deno.readTextFileSync(entry);
     } catch {
-      // missing, unreadable or corrupt: probe again and rewrite
+      // missing or unreadable: probe again and rewrite
+    }
+    const refused = text === null ? null : parseRefusal(text);
+    if (refused !== null) {
+      options.log?.(`${path} refused the probe before (cache ${entry})`);
+      throw refused;
+    }
+    try {
+      if (text !== null) {
+        const info = parseProbeOutput(text);
+        options.log?.(`interpreter facts for ${path} from cache ${entry}`);
+        return info;
+      }
+    } catch {
+      // corrupt: probe again and rewrite
     }
   }
   const probeOptions = options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs };
-  const { info, raw } = await runProbeRaw(path, probeOptions);
+  let probed: { info: InterpreterInfo; raw: string };
+  try {
+    probed = await runProbeRaw(path, probeOptions);
+  } catch (e: unknown) {
+    if (e instanceof ProbeRefused && entry !== null) {
+      const refusal = { probe: PROBE_VERSION, refused: { message: e.message, detail: e.detail } };
+      await writeFileAtomic(entry, JSON.stringify(refusal)).catch(() => {});
+    }
+    throw e;
+  }
+  const { info, raw } = probed;
   options.log?.(`probed ${path}`);
   if (entry !== null) {
     try {
@@ -79,6 +110,22 @@ export async function probeCached(
     }
   }
   return info;
+}
+
+/** A remembered refusal as the error it was, or null when `text` is not one. */
+function parseRefusal(text: string): ProbeRefused | null {
+  try {
+    const raw: unknown = JSON.parse(text);
+    if (typeof raw !== "object" || raw === null || !("refused" in raw)) return null;
+    if ((raw as { probe?: unknown }).probe !== PROBE_VERSION) return null;
+    const refused = (raw as { refused: unknown }).refused;
+    if (typeof refused !== "object" || refused === null) return null;
+    const { message, detail } = refused as { message?: unknown; detail?: unknown };
+    if (typeof message !== "string") return null;
+    return new ProbeRefused(message, typeof detail === "string" ? { detail } : {});
+  } catch {
+    return null;
+  }
 }
 
 async function runProbeRaw(

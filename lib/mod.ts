@@ -4,7 +4,16 @@
  */
 export { absoluteEnvDir, type BuildContext, buildVenv, checkEnvDir } from "./builder.ts";
 export { type CliRequest, helpText, parseCli, USAGE } from "./cli.ts";
-export { findInterpreter, type FindOptions, type FoundInterpreter } from "./discovery.ts";
+export {
+  type DiscoveryHost,
+  findInterpreter,
+  type FindOptions,
+  formatInterpreterList,
+  type FoundInterpreter,
+  type InterpreterList,
+  listInterpreters,
+} from "./discovery.ts";
+export { parsePythonRequest, type PythonRequest } from "./python_request.ts";
 export { BuildError, UsageError } from "./errors.ts";
 export type { InterpreterInfo, Platform, PythonVersion } from "./interpreter.ts";
 export { probeCached } from "./interpreter_cache.ts";
