@@ -148,7 +148,7 @@ function checkValues(script: ActivationScript, raw: RawValues): void {
 }
 
 /** The scripts written for `layout`'s platform. */
-export function activationScriptsFor(layout: VenvLayout): ActivationScript[] {
+function activationScriptsFor(layout: VenvLayout): ActivationScript[] {
   return ACTIVATION_SCRIPTS.filter((s) => !s.windowsOnly || layout.platform === "windows");
 }
 
