@@ -45,15 +45,15 @@ function global:deactivate {
     param(
         [switch]$NonDestructive
     )
-    if (Test-Path -Path variable:global:_OLD_VIRTUAL_PATH) {
+    if (Get-Variable -Name _OLD_VIRTUAL_PATH -Scope Global -ErrorAction SilentlyContinue) {
         $env:PATH = $global:_OLD_VIRTUAL_PATH
         Remove-Variable -Name _OLD_VIRTUAL_PATH -Scope Global
     }
-    if (Test-Path -Path variable:global:_OLD_VIRTUAL_PYTHONHOME) {
+    if (Get-Variable -Name _OLD_VIRTUAL_PYTHONHOME -Scope Global -ErrorAction SilentlyContinue) {
         $env:PYTHONHOME = $global:_OLD_VIRTUAL_PYTHONHOME
         Remove-Variable -Name _OLD_VIRTUAL_PYTHONHOME -Scope Global
     }
-    if (Test-Path -Path variable:global:_OLD_VIRTUAL_PROMPT) {
+    if (Get-Variable -Name _OLD_VIRTUAL_PROMPT -Scope Global -ErrorAction SilentlyContinue) {
         if ($null -ne $global:_OLD_VIRTUAL_PROMPT) {
             Set-Item -Path function:global:prompt -Value $global:_OLD_VIRTUAL_PROMPT
         } elseif (Test-Path -Path function:prompt) {
