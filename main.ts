@@ -26,6 +26,12 @@ function invocation(): string[] {
   return [exe, "run", "--allow-all", fromFileUrl(Deno.mainModule)];
 }
 
+/** `MKVENV_PIP_WHEEL`: seed wheels separated like PATH entries. */
+function pipWheelsFromEnv(): string[] {
+  const value = Deno.env.get("MKVENV_PIP_WHEEL") ?? "";
+  return value.split(Deno.build.os === "windows" ? ";" : ":").filter((p) => p !== "");
+}
+
 /** Run mkvenv with `args`; returns the exit status. */
 export async function main(args: readonly string[]): Promise<number> {
   let verbose = args.includes("-v") || args.includes("--verbose");
@@ -62,6 +68,9 @@ export async function main(args: readonly string[]): Promise<number> {
       scmIgnoreFiles: request.scmIgnoreFiles,
       cwd: Deno.cwd(),
       invocation: invocation(),
+      pipWheels: request.pipWheels.length > 0 ? request.pipWheels : pipWheelsFromEnv(),
+      ...(request.linkMode ? { linkMode: request.linkMode } : {}),
+      warn: (line: string) => err(`mkvenv: warning: ${line}`),
       ...(log ? { log } : {}),
     };
     for (const envDir of request.envDirs) await buildVenv(envDir, found, options);

@@ -4,7 +4,12 @@
  * noise hits both sides alike. Prints the median of each and the ratio.
  *
  * mkvenv runs as `deno run main.ts` (the release binary cannot be built here); its time
- * includes Deno's own start-up, which the compiled binary shares.
+ * includes Deno's own start-up, which the compiled binary shares. The bench also prints that
+ * start-up alone (`main.ts --version`) and mkvenv's first run on an empty cache (unpacking and
+ * byte-compiling the pip wheel once), which the timed runs do not include.
+ *
+ * virtualenv is installed from the local package mirror into a scratch venv (made by mkvenv);
+ * without it, its comparison is skipped with a note.
  */
 import { join } from "../lib/paths.ts";
 
@@ -27,9 +32,12 @@ export interface Case {
   theirs: Side;
   /** The least ratio the issue asks for. */
   target: number;
+  /** Interleaved runs (default `MKVENV_BENCH_RUNS`): fewer for the slow `python -m venv`. */
+  runs?: number;
 }
 
 async function exec(argv: string[], env: Record<string, string>): Promise<void> {
+  if (argv.length === 0) return;
   const [cmd, ...args] = argv;
   const out = await new Deno.Command(cmd!, { args, env, stdout: "null", stderr: "piped" }).output();
   if (!out.success) {
@@ -37,8 +45,17 @@ async function exec(argv: string[], env: Record<string, string>): Promise<void> 
   }
 }
 
+/**
+ * Flush the file system's dirty data, so a run does not pay for the write-back of the one
+ * before it (`python -m venv` leaves megabytes of it; the machine is shared).
+ */
+async function settle(): Promise<void> {
+  await new Deno.Command("sync", { stdout: "null", stderr: "null" }).output().catch(() => {});
+}
+
 async function timeOnce(side: Side, dir: string, env: Record<string, string>): Promise<number> {
   const target = join(dir, `t-${crypto.randomUUID().slice(0, 8)}`);
+  await settle();
   const start = performance.now();
   await exec(side.argv(target), env);
   if (side.after) await exec(side.after(target), env);
@@ -77,8 +94,29 @@ const mkvenvSide = (extra: string[]): Side => ({
   argv: (t) => [Deno.execPath(), "run", "--allow-all", MAIN, "-p", PYTHON, ...extra, t],
 });
 
+const SLOW_RUNS = Number(Deno.env.get("MKVENV_BENCH_SLOW_RUNS") ?? "5");
+const venvWithPip: Side = {
+  label: `${PYTHON} -m venv`,
+  argv: (t) => [PYTHON, "-m", "venv", t],
+};
+const firstPip = (t: string) => [join(t, "bin", "pip"), "--version"];
+
 /** The comparisons `deno task bench` runs. */
 export const CASES: Case[] = [
+  {
+    title: "create a venv with pip (the default)",
+    ours: mkvenvSide([]),
+    theirs: venvWithPip,
+    target: 40,
+    runs: SLOW_RUNS,
+  },
+  {
+    title: "create a venv, then its first bin/pip --version",
+    ours: { ...mkvenvSide([]), after: firstPip },
+    theirs: { ...venvWithPip, after: firstPip },
+    target: 10,
+    runs: SLOW_RUNS,
+  },
   {
     title: "create a venv without pip",
     ours: mkvenvSide(["--without-pip"]),
@@ -90,12 +128,85 @@ export const CASES: Case[] = [
   },
 ];
 
+/**
+ * A scratch venv (made by mkvenv) with virtualenv installed from the local package mirror, or
+ * null when that fails (no mirror, no network). Its `virtualenv` seeds pip from its own cache,
+ * which the warm-up run fills.
+ */
+async function virtualenvCase(dir: string): Promise<Case | string> {
+  const tool = join(dir, "virtualenv-tool");
+  const env = { ...Deno.env.toObject(), MKVENV_CACHE_DIR: join(dir, ".cache") };
+  try {
+    await exec([Deno.execPath(), "run", "--allow-all", MAIN, "-p", PYTHON, tool], env);
+    await exec([
+      join(tool, "bin", "pip"),
+      "install",
+      "--quiet",
+      "--index-url",
+      Deno.env.get("MKVENV_BENCH_INDEX") ?? "file:///opt/pypi/simple",
+      "virtualenv",
+    ], { ...env, PIP_DEFAULT_TIMEOUT: "5", PIP_RETRIES: "0" });
+  } catch (e: unknown) {
+    return `virtualenv comparison skipped: cannot install virtualenv from the local mirror (${
+      String(e).split("\n")[0]
+    })`;
+  }
+  const appData = join(dir, "virtualenv-app-data");
+  return {
+    title: "create a venv with pip, against virtualenv (seeded, warm app-data)",
+    ours: mkvenvSide([]),
+    theirs: {
+      label: "virtualenv",
+      // No periodic update: it starts a background process that would slow the next run.
+      argv: (t) => [
+        "env",
+        `VIRTUALENV_OVERRIDE_APP_DATA=${appData}`,
+        join(tool, "bin", "virtualenv"),
+        "-q",
+        "--no-periodic-update",
+        "-p",
+        PYTHON,
+        t,
+      ],
+    },
+    target: 5,
+  };
+}
+
+async function startupAndColdRun(): Promise<{ startup: number; cold: number }> {
+  const dir = await Deno.makeTempDir({ prefix: "mkvenv-bench-" });
+  try {
+    const env = { ...Deno.env.toObject(), MKVENV_CACHE_DIR: join(dir, ".cache") };
+    const cold = await timeOnce(mkvenvSide([]), dir, env);
+    const startup: number[] = [];
+    for (let i = 0; i < RUNS; i++) {
+      const start = performance.now();
+      await exec([Deno.execPath(), "run", "--allow-all", MAIN, "--version"], env);
+      startup.push(performance.now() - start);
+    }
+    return { startup: median(startup), cold };
+  } finally {
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+}
+
 if (import.meta.main) {
   console.log(
-    `interpreter: ${PYTHON}; ${RUNS} interleaved runs each, medians, fresh target each run`,
+    `interpreter: ${PYTHON}; ${RUNS} interleaved runs each (${SLOW_RUNS} against python -m venv ` +
+      "with pip), medians, fresh target each run; mkvenv = deno run main.ts, Deno start-up included",
   );
-  for (const c of CASES) {
-    const r = await runCase(c);
+  const { startup, cold } = await startupAndColdRun();
+  console.log(
+    `mkvenv start-up alone (deno run main.ts --version): ${startup.toFixed(1)} ms; ` +
+      `first run on an empty cache (unpack + byte-compile pip once): ${cold.toFixed(0)} ms`,
+  );
+  const scratch = await Deno.makeTempDir({ prefix: "mkvenv-bench-tools-" });
+  const cases = [...CASES];
+  const ve = await virtualenvCase(scratch);
+  if (typeof ve === "string") console.log(ve);
+  else cases.push(ve);
+  for (const c of cases) {
+    const r = await runCase(c, c.runs ?? RUNS);
     const ratio = r.theirs / r.ours;
     console.log(
       `${c.title}: mkvenv ${r.ours.toFixed(1)} ms, ${c.theirs.label} ${r.theirs.toFixed(1)} ms: ` +
@@ -104,4 +215,5 @@ if (import.meta.main) {
         })`,
     );
   }
+  await Deno.remove(scratch, { recursive: true }).catch(() => {});
 }

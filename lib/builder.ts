@@ -10,7 +10,9 @@ import type { InterpreterInfo } from "./interpreter.ts";
 import { type BuildOptions, computeLayout, pathFor, type VenvLayout } from "./layout.ts";
 import { acquireLock } from "./lock.ts";
 import { basename, dirname, join } from "./paths.ts";
-import { installPipWithEnsurepip, upgradeDeps } from "./pip.ts";
+import type { LinkMode } from "./file_links.ts";
+import { upgradeDeps } from "./pip.ts";
+import { prepareSeed, seedPip, type SeedPlan } from "./pip_seed.ts";
 import { parsePythonStrLiteral, parsePyvenvCfg, renderPyvenvCfg } from "./pyvenv_cfg.ts";
 import { posixCommandLine, windowsCommandLine } from "./shell_quote.ts";
 import {
@@ -35,6 +37,14 @@ export interface BuildContext {
   /** `--clear` may empty a non-empty directory that is not a venv. */
   force?: boolean;
   log?: (line: string) => void;
+  /** Shows a warning to the user. */
+  warn?: (line: string) => void;
+  /** Seed wheels given with `--pip-wheel` (or `MKVENV_PIP_WHEEL`), relative to `cwd`. */
+  pipWheels?: readonly string[];
+  /** How seeded files are placed (`--link-mode`); default hard links. */
+  linkMode?: LinkMode;
+  /** The cache root; null for none. Default: `cacheRoot()`. */
+  cacheDir?: string | null;
 }
 
 /** Make `envDirArg` absolute against `cwd` without resolving links (as `os.path.abspath`). */
@@ -149,6 +159,7 @@ function assemble(
   layout: VenvLayout,
   cfgText: string,
   build: BuildOptions,
+  seed: { plan: SeedPlan; options: BuildContext; existing: boolean } | null,
 ) {
   const at = stage.at;
   for (const dir of layout.dirs) {
@@ -180,6 +191,16 @@ function assemble(
       writeNewFile(at(script.path), script.content, script.mode);
     }
   }
+  if (seed !== null) {
+    seed.options.log?.("installing pip");
+    seedPip(layout, seed.plan, {
+      at,
+      // What the venv has now survives the commit, unless --clear empties it.
+      skipInstalled: seed.existing && !build.clear,
+      ...(seed.options.linkMode ? { linkMode: seed.options.linkMode } : {}),
+      ...(seed.options.log ? { log: seed.options.log } : {}),
+    });
+  }
   writeNewFile(at(layout.cfgPath), cfgText);
 }
 
@@ -194,9 +215,34 @@ export async function buildVenv(
   options: BuildOptions & BuildContext,
 ): Promise<VenvLayout> {
   const { info } = found;
-  const log = options.log ?? (() => {});
   const envDir = absoluteEnvDir(info, envDirArg, options.cwd);
   checkEnvDir(info, envDir);
+  // Choose and cache the seed wheels before touching the disk: a missing wheel leaves nothing.
+  const seed = options.withPip
+    ? await prepareSeed(info, {
+      pipWheels: (options.pipWheels ?? []).map((w) =>
+        pathFor(info.platform).resolve(options.cwd, w)
+      ),
+      ...(options.cacheDir === undefined ? {} : { cacheDir: options.cacheDir }),
+      ...(options.log ? { log: options.log } : {}),
+      ...(options.warn ? { warn: options.warn } : {}),
+    })
+    : null;
+  try {
+    return await buildWithSeed(envDir, found, options, seed);
+  } finally {
+    seed?.dispose();
+  }
+}
+
+async function buildWithSeed(
+  envDir: string,
+  found: FoundInterpreter,
+  options: BuildOptions & BuildContext,
+  seed: SeedPlan | null,
+): Promise<VenvLayout> {
+  const { info } = found;
+  const log = options.log ?? (() => {});
   const parent = dirname(envDir);
   if (lstatOrNull(parent) === null) makeDirs(parent);
   const lock = await acquireLock(join(parent, `.${basename(envDir)}.mkvenv.lock`), {
@@ -228,7 +274,8 @@ export async function buildVenv(
     const stage = createStage(envDir, existing !== null);
     const unregisterStage = onInterrupt(() => stage.discard());
     try {
-      assemble(stage, layout, cfgText, build);
+      const seeding = seed && { plan: seed, options, existing: existing !== null };
+      assemble(stage, layout, cfgText, build, seeding);
       if (existing !== null && !options.clear && lstatOrNull(cfgPath) === null) {
         const clashes = conflicts(stage, envDir);
         if (clashes.length > 0) {
@@ -249,10 +296,6 @@ export async function buildVenv(
       unregisterStage();
     }
 
-    if (build.withPip) {
-      log("installing pip");
-      await installPipWithEnsurepip(layout, info);
-    }
     if (build.upgradeDeps) {
       log("upgrading the core dependencies");
       await upgradeDeps(layout, info);

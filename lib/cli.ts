@@ -4,6 +4,7 @@
  * node:util's parseArgs has no prefix matching, which a drop-in for argparse needs.
  */
 import { UsageError } from "./errors.ts";
+import { LINK_MODES, type LinkMode, parseLinkMode } from "./file_links.ts";
 
 /** What the command line asks for. */
 export interface CliRequest {
@@ -19,6 +20,10 @@ export interface CliRequest {
   prompt: string | null;
   upgradeDeps: boolean;
   scmIgnoreFiles: boolean;
+  /** `--pip-wheel` values, in order. */
+  pipWheels: string[];
+  /** `--link-mode`, or null for the default. */
+  linkMode: LinkMode | null;
   verbose: boolean;
   help: boolean;
   version: boolean;
@@ -107,6 +112,31 @@ export const OPTIONS: readonly OptionSpec[] = [
     apply: (r) => (r.scmIgnoreFiles = false),
   },
   {
+    long: "pip-wheel",
+    value: "PATH",
+    help:
+      "Seed from this pip (or setuptools) wheel instead of the interpreter's own; may be repeated (default: $MKVENV_PIP_WHEEL, a list like PATH).",
+    apply: (r, v) => r.pipWheels.push(v),
+  },
+  {
+    long: "link-mode",
+    value: "MODE",
+    help: `How seeded files are placed from mkvenv's cache: ${
+      LINK_MODES.join(", ")
+    } (default: hardlink, copying where links are impossible).`,
+    apply: (r, v) => {
+      const mode = parseLinkMode(v);
+      if (mode === null) {
+        throw new UsageError(
+          `argument --link-mode: invalid choice: ${JSON.stringify(v)} (choose from ${
+            LINK_MODES.join(", ")
+          })`,
+        );
+      }
+      r.linkMode = mode;
+    },
+  },
+  {
     long: "list-pythons",
     help: "List the Python interpreters mkvenv can find, marking the one it would use, and exit.",
     apply: (r) => (r.listPythons = true),
@@ -122,7 +152,8 @@ export const OPTIONS: readonly OptionSpec[] = [
 /** The usage line. */
 export const USAGE = "usage: mkvenv [-h] [--version] [-p PYTHON] [--system-site-packages] " +
   "[--symlinks | --copies] [--clear [--force]] [--upgrade] [--without-pip] [--prompt PROMPT] " +
-  "[--upgrade-deps] [--without-scm-ignore-files] [--list-pythons] [-v] ENV_DIR [ENV_DIR ...]";
+  "[--upgrade-deps] [--without-scm-ignore-files] [--pip-wheel PATH] [--link-mode MODE] " +
+  "[--list-pythons] [-v] ENV_DIR [ENV_DIR ...]";
 
 /** The full `--help` text. */
 export function helpText(): string {
@@ -178,6 +209,8 @@ export function parseCli(argv: readonly string[]): CliRequest {
     prompt: null,
     upgradeDeps: false,
     scmIgnoreFiles: true,
+    pipWheels: [],
+    linkMode: null,
     verbose: false,
     help: false,
     version: false,

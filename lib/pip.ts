@@ -1,6 +1,6 @@
 /**
- * Putting pip into a new venv. For now by running the venv's own `ensurepip` the way CPython's
- * venv does (spec §8.1); `--upgrade-deps` runs the venv's pip (spec §8.5).
+ * Running the venv's own python and pip after the build: `--upgrade-deps` (spec §8.5). Seeding
+ * pip itself does not run Python in the venv (see `pip_seed.ts`).
  */
 import { BuildError, q } from "./errors.ts";
 import type { InterpreterInfo } from "./interpreter.ts";
@@ -50,25 +50,6 @@ export async function runVenvPython(
 /** The packages `ensurepip` installs and `--upgrade-deps` upgrades for this interpreter. */
 export function coreDeps(info: InterpreterInfo): string[] {
   return atLeast(info.version, 3, 12) ? ["pip"] : ["pip", "setuptools"];
-}
-
-/** Install pip with the venv's `ensurepip`. Throws `BuildError` with its output on failure. */
-export async function installPipWithEnsurepip(
-  layout: VenvLayout,
-  info: InterpreterInfo,
-): Promise<void> {
-  if (info.ensurepip === null || !info.ensurepip.hasMain) {
-    throw new BuildError(
-      `Cannot install pip: ${q(info.executable)} has no ensurepip module; install your ` +
-        `distribution's venv package (for example python3-venv) or pass --without-pip`,
-    );
-  }
-  const isolated = !atLeast(info.version, 3, 10);
-  await runVenvPython(
-    layout,
-    [isolated ? "-Im" : "-m", "ensurepip", "--upgrade", "--default-pip"],
-    "install pip",
-  );
 }
 
 /** `--upgrade-deps`: upgrade pip (and setuptools before 3.12) with the venv's pip. */

@@ -200,3 +200,26 @@ export function windowsArgQuote(value: string): string {
 export function windowsCommandLine(argv: readonly string[]): string {
   return argv.map(windowsArgQuote).join(" ");
 }
+
+/**
+ * Write `value` as one word that both `sh` and Python read without error: for `sh` it is
+ * exactly `value`; for Python it is a run of adjacent string literals (an expression statement
+ * whose value does not matter). Single-quoted runs carry everything except `'` and `\`, which
+ * are written `"'"` and `"\\"` (the same in both languages), so `$`, backticks, `!`, `"` and
+ * spaces are never expanded by `sh`. Throws `RangeError` for a line break or NUL, which
+ * cannot be written this way.
+ */
+export function shPythonWord(value: string): string {
+  if (/[\r\n\0]/.test(value)) {
+    throw new RangeError("the value contains a line break or NUL");
+  }
+  if (value === "") return "''";
+  let out = "";
+  for (const piece of value.split(/(['\\])/)) {
+    if (piece === "") continue;
+    if (piece === "'") out += `"'"`;
+    else if (piece === "\\") out += `"\\\\"`;
+    else out += `'${piece}'`;
+  }
+  return out;
+}

@@ -1,0 +1,93 @@
+/**
+ * Placing files from mkvenv's cache into a venv: a hard link (the default: no copy, no extra
+ * disk), a copy, or a symbolic link. A hard link that the file system refuses (another device,
+ * no support) falls back to a copy, once for the rest of the run.
+ */
+import { BuildError, q } from "./errors.ts";
+
+/** How cached files are placed into a venv (`--link-mode`). */
+export type LinkMode = "hardlink" | "copy" | "symlink";
+
+/** The link modes, in the order `--help` lists them. */
+export const LINK_MODES: readonly LinkMode[] = ["hardlink", "copy", "symlink"];
+
+/** Parse a `--link-mode` value, or return null when it is not one of `LINK_MODES`. */
+export function parseLinkMode(value: string): LinkMode | null {
+  return (LINK_MODES as readonly string[]).includes(value) ? value as LinkMode : null;
+}
+
+/** Places files in one mode, remembering a fallback from hard links to copies. */
+export class FilePlacer {
+  #mode: LinkMode;
+  readonly #log: ((line: string) => void) | undefined;
+
+  constructor(mode: LinkMode, log?: (line: string) => void) {
+    this.#mode = mode;
+    this.#log = log;
+  }
+
+  /** The mode in use now (a hard-link run may have fallen back to copies). */
+  get mode(): LinkMode {
+    return this.#mode;
+  }
+
+  /**
+   * Place the file `from` at `to` (which must not exist). A copy keeps the modification time,
+   * so the cached bytecode stays valid for it. Throws `BuildError` when it cannot.
+   */
+  place(from: string, to: string): void {
+    try {
+      this.#placeOnce(from, to);
+    } catch (e: unknown) {
+      if (!(e instanceof Deno.errors.AlreadyExists)) throw placeError(from, to, e);
+      // Left by an interrupted earlier seeding: replace it (never write into it: it may be a
+      // hard link to a cached file).
+      try {
+        Deno.removeSync(to);
+        this.#placeOnce(from, to);
+      } catch (again: unknown) {
+        throw placeError(from, to, again);
+      }
+    }
+  }
+
+  #placeOnce(from: string, to: string): void {
+    if (this.#mode === "hardlink") {
+      try {
+        Deno.linkSync(from, to);
+        return;
+      } catch (e: unknown) {
+        if (e instanceof Deno.errors.AlreadyExists || e instanceof Deno.errors.NotFound) throw e;
+        this.#log?.(`hard links from ${from} fail (${errorText(e)}): copying instead`);
+        this.#mode = "copy";
+      }
+    }
+    if (this.#mode === "symlink") {
+      Deno.symlinkSync(from, to);
+      return;
+    }
+    // Copy to a fresh inode: copying over an existing file would write into it.
+    try {
+      Deno.lstatSync(to);
+      throw new Deno.errors.AlreadyExists(`${to} exists`);
+    } catch (e: unknown) {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+    }
+    Deno.copyFileSync(from, to);
+    const st = Deno.statSync(from);
+    if (st.mtime !== null) Deno.utimeSync(to, st.atime ?? st.mtime, st.mtime);
+  }
+}
+
+function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+function placeError(from: string, to: string, e: unknown): BuildError {
+  const why = e instanceof Deno.errors.PermissionDenied
+    ? "permission denied"
+    : e instanceof Deno.errors.AlreadyExists
+    ? "the target exists"
+    : errorText(e);
+  return new BuildError(`Cannot place ${q(from)} at ${q(to)}: ${why}`, { cause: e });
+}

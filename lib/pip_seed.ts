@@ -1,0 +1,454 @@
+/**
+ * Seeding pip into a new venv without running ensurepip: choose the wheels the interpreter's
+ * own ensurepip would install (spec §8.3: its bundled wheels, `WHEEL_PKG_DIR`, or a
+ * distribution's `/usr/share/python-wheels`, or `--pip-wheel`), unpack and byte-compile them
+ * once into the cache, then link them into each venv and write its scripts and RECORD.
+ *
+ * `prepareSeed` runs before the builder touches the venv, so a missing wheel leaves nothing
+ * behind; `seedPip` installs.
+ */
+import { join } from "./paths.ts";
+import { cacheRoot } from "./cache.ts";
+import { launcherName, peMachine, type WindowsMachine } from "./console_scripts.ts";
+import { BuildError, q } from "./errors.ts";
+import { FilePlacer, type LinkMode } from "./file_links.ts";
+import type { InterpreterInfo } from "./interpreter.ts";
+import { pathFor, type VenvLayout } from "./layout.ts";
+import { compareVersions, parseVersion, specifierAdmits } from "./pep440.ts";
+import { coreDeps } from "./pip.ts";
+import { normalizeName, parseWheelFilename, type Wheel } from "./wheel.ts";
+import {
+  type CachedBytecode,
+  cachedBytecode,
+  type CachedWheel,
+  cachedWheel,
+  categoryDir,
+} from "./wheel_cache.ts";
+import { carryOutInstall, type InstallScheme, planWheelInstall } from "./wheel_install.ts";
+
+/** The directory Debian, Ubuntu and Fedora put pip and setuptools wheels in. */
+export const SYSTEM_WHEEL_DIR = "/usr/share/python-wheels";
+
+/** The environment variable that names seed wheels when `--pip-wheel` is not given. */
+export const PIP_WHEEL_ENV = "MKVENV_PIP_WHEEL";
+
+/** How to seed. */
+export interface SeedOptions {
+  /** Wheels to use instead of the interpreter's (pip, and setuptools before 3.12), absolute. */
+  pipWheels?: readonly string[];
+  linkMode?: LinkMode;
+  /** The cache root; null for none (a temporary one is used). Default: `cacheRoot()`. */
+  cacheDir?: string | null;
+  log?: (line: string) => void;
+  /** Called with a warning the user should see (default: nothing). */
+  warn?: (line: string) => void;
+  /** The distribution's wheel directory (default `SYSTEM_WHEEL_DIR`; null: none). */
+  systemWheelDir?: string | null;
+}
+
+/** A wheel file to consider, and why. */
+export interface WheelCandidate {
+  path: string;
+  /** Where it was found: `--pip-wheel`, `ensurepip`, `WHEEL_PKG_DIR`, or the system directory. */
+  origin: string;
+}
+
+/** The wheel file names of the directories the choice depends on (null: not looked at). */
+export interface WheelListings {
+  wheelPkgDir: readonly string[] | null;
+  /** The distribution's wheel directory and its wheels, or null. */
+  systemDir: { path: string; names: readonly string[] } | null;
+}
+
+/** The projects a venv is seeded with: what `ensurepip` installs for this interpreter. */
+export function seedProjects(info: InterpreterInfo): string[] {
+  return coreDeps(info);
+}
+
+function wheelsOf(names: readonly string[], project: string): string[] {
+  return names
+    .filter((n) => {
+      const parsed = parseWheelFilename(n);
+      return parsed !== null && normalizeName(parsed.distribution) === project;
+    })
+    .sort();
+}
+
+/**
+ * The wheels of `project` the interpreter's ensurepip would install, then the fallbacks, in
+ * order of preference (pure). CPython: bundled `<project>-<pinned version>-…whl` (3.7–3.9);
+ * from 3.10 `WHEEL_PKG_DIR` first — the last match in string order, and before 3.12 only when
+ * it holds every seed project. A distribution that removed ensurepip or its pins (Debian's
+ * PyPy) falls back to `WHEEL_PKG_DIR` and the system directory, newest version first.
+ */
+export function candidateWheels(
+  info: InterpreterInfo,
+  project: string,
+  listings: WheelListings,
+): WheelCandidate[] {
+  const out: WheelCandidate[] = [];
+  const seen = new Set<string>();
+  const add = (dir: string, name: string, origin: string) => {
+    const path = pathFor(info.platform).join(dir, name);
+    if (!seen.has(path)) out.push({ path, origin });
+    seen.add(path);
+  };
+  const ensurepip = info.ensurepip;
+  const pkgDir = info.wheelPkgDir;
+  const pkgNames = listings.wheelPkgDir ?? [];
+  const [major, minor] = info.version;
+  const modern = major > 3 || minor >= 10;
+  if (ensurepip !== null && pkgDir !== null && modern) {
+    const every = seedProjects(info).every((p) => wheelsOf(pkgNames, p).length > 0);
+    const found = wheelsOf(pkgNames, project);
+    if (found.length > 0 && every) {
+      add(pkgDir, found[found.length - 1]!, "WHEEL_PKG_DIR");
+    }
+  }
+  if (ensurepip !== null) {
+    const pinned = project === "pip" ? ensurepip.pipVersion : ensurepip.setuptoolsVersion;
+    const bundled = ensurepip.bundled.find((n) => n.startsWith(`${project}-${pinned}-`));
+    if (pinned !== null && bundled !== undefined) add(ensurepip.bundledDir, bundled, "ensurepip");
+  }
+  const byVersionDesc = (names: string[]) =>
+    names
+      .map((n) => ({ n, v: parseVersion(parseWheelFilename(n)!.version) }))
+      .sort((a, b) => (a.v && b.v ? compareVersions(b.v, a.v) : 0))
+      .map((x) => x.n);
+  if (pkgDir !== null) {
+    for (const n of byVersionDesc(wheelsOf(pkgNames, project))) add(pkgDir, n, "WHEEL_PKG_DIR");
+  }
+  if (listings.systemDir !== null) {
+    const { path, names } = listings.systemDir;
+    for (const n of byVersionDesc(wheelsOf(names, project))) add(path, n, path);
+  }
+  return out;
+}
+
+/**
+ * Why the wheel cannot seed the interpreter (its Requires-Python excludes it, or it is not
+ * pure Python 3), or null when it can.
+ */
+export function incompatibility(wheel: Wheel, info: InterpreterInfo): string | null {
+  const version = info.version.join(".");
+  if (!wheel.filename.platformTags.includes("any")) {
+    return `it is built for ${wheel.filename.platformTags.join(".")}, not pure Python`;
+  }
+  const py = wheel.filename.pythonTags;
+  const [major, minor] = info.version;
+  const impl = info.implementation === "cpython"
+    ? "cp"
+    : info.implementation === "pypy"
+    ? "pp"
+    : "";
+  const tagOk = py.some((t) =>
+    t === `py${major}` || t === `py${major}${minor}` || t === `${impl}${major}${minor}`
+  );
+  if (!tagOk) return `its tag ${py.join(".")} does not run on Python ${major}.${minor}`;
+  try {
+    if (!specifierAdmits(wheel.requiresPython, version)) {
+      return `it requires Python ${wheel.requiresPython}`;
+    }
+  } catch {
+    // An unreadable Requires-Python is ignored, as installers do.
+  }
+  return null;
+}
+
+/** A wheel chosen and cached for seeding. */
+export interface SeedPackage {
+  cached: CachedWheel;
+  bytecode: CachedBytecode | null;
+  origin: string;
+}
+
+/** What `prepareSeed` found; pass it to `seedPip`, then call `dispose`. */
+export interface SeedPlan {
+  /** The interpreter the packages were chosen (and compiled) for. */
+  info: InterpreterInfo;
+  packages: SeedPackage[];
+  /** Remove the temporary cache used when there is no cache directory. */
+  dispose(): void;
+}
+
+function listWheels(dir: string): string[] | null {
+  try {
+    return [...Deno.readDirSync(dir)].filter((e) => e.name.endsWith(".whl")).map((e) => e.name);
+  } catch {
+    return null;
+  }
+}
+
+function usableCacheRoot(preferred: string | null, log?: (line: string) => void): {
+  root: string;
+  temporary: boolean;
+} {
+  if (preferred !== null) {
+    try {
+      Deno.mkdirSync(join(preferred, "wheels"), { recursive: true });
+      return { root: preferred, temporary: false };
+    } catch (e: unknown) {
+      log?.(`cache ${preferred} is not writable (${String(e)}): using a temporary one`);
+    }
+  }
+  return { root: Deno.makeTempDirSync({ prefix: "mkvenv-cache-" }), temporary: true };
+}
+
+function isNotWritable(e: unknown): boolean {
+  return e instanceof Deno.errors.PermissionDenied ||
+    (e instanceof Error && /read-only file system/i.test(e.message));
+}
+
+function describe(info: InterpreterInfo): string {
+  const name = info.implementation === "cpython"
+    ? "CPython"
+    : info.implementation === "pypy"
+    ? "PyPy"
+    : info.implementation;
+  return `${name} ${info.version.join(".")} (${q(info.executable)})`;
+}
+
+/**
+ * Choose the seed wheels for `info`, and unpack and byte-compile them into the cache. Touches
+ * no venv. Throws `BuildError` when no usable pip wheel exists, a `--pip-wheel` wheel is
+ * damaged or does not fit the interpreter, or the cache cannot be written.
+ */
+export async function prepareSeed(
+  info: InterpreterInfo,
+  options: SeedOptions = {},
+): Promise<SeedPlan> {
+  const log = options.log;
+  const wanted = seedProjects(info);
+  const preferred = options.cacheDir === undefined ? cacheRoot() : options.cacheDir;
+  let { root, temporary } = usableCacheRoot(preferred, log);
+  const dispose = () => {
+    if (temporary) Deno.removeSync(root, { recursive: true });
+  };
+  // A cache that can be read but not written (a shared, read-only one) serves what it has;
+  // anything it lacks is built in a temporary cache instead.
+  const cached = async <T>(fill: (root: string) => Promise<T>): Promise<T> => {
+    try {
+      return await fill(root);
+    } catch (e: unknown) {
+      if (temporary || !isNotWritable(e)) throw e;
+      log?.(`cache ${root} is not writable (${String(e)}): using a temporary one`);
+      ({ root, temporary } = usableCacheRoot(null, log));
+      return await fill(root);
+    }
+  };
+  const cachedWheelIn = (path: string) => cached((r) => cachedWheel(r, path, log ? { log } : {}));
+  try {
+    const chosen = new Map<string, { cached: CachedWheel; origin: string }>();
+    for (const path of options.pipWheels ?? []) {
+      const cached = await cachedWheelIn(path);
+      const project = normalizeName(cached.wheel.name);
+      if (!wanted.includes(project)) {
+        throw new BuildError(
+          `Cannot seed with the wheel ${q(path)}: it is ${cached.wheel.name}, and ${
+            describe(info)
+          } is seeded with ${wanted.join(" and ")}; pass a wheel of ${wanted.join(" or ")}`,
+        );
+      }
+      const why = incompatibility(cached.wheel, info);
+      if (why !== null) {
+        throw new BuildError(
+          `Cannot seed ${describe(info)} with the wheel ${q(path)}: ${why}; pass a ${project} ` +
+            `wheel that supports it (for example from "pip download ${project}" run by that ` +
+            `interpreter), or --without-pip`,
+        );
+      }
+      chosen.set(project, { cached, origin: "--pip-wheel" });
+    }
+
+    const missing = wanted.filter((p) => !chosen.has(p));
+    const rejected: string[] = [];
+    const looked = new Set<string>();
+    if (missing.length > 0) {
+      const systemDir = options.systemWheelDir === undefined
+        ? (info.platform === "windows" ? null : SYSTEM_WHEEL_DIR)
+        : options.systemWheelDir;
+      const systemNames = systemDir === null ? null : listWheels(systemDir);
+      const listings: WheelListings = {
+        wheelPkgDir: info.wheelPkgDir === null ? null : listWheels(info.wheelPkgDir),
+        systemDir: systemDir === null || systemNames === null
+          ? null
+          : { path: systemDir, names: systemNames },
+      };
+      if (info.ensurepip !== null) looked.add(info.ensurepip.bundledDir);
+      if (info.wheelPkgDir !== null) looked.add(info.wheelPkgDir);
+      if (systemDir !== null) looked.add(systemDir);
+      for (const project of missing) {
+        for (const candidate of candidateWheels(info, project, listings)) {
+          let cached: CachedWheel;
+          try {
+            cached = await cachedWheelIn(candidate.path);
+          } catch (e: unknown) {
+            if (!(e instanceof BuildError)) throw e;
+            rejected.push(`${pathFor(info.platform).basename(candidate.path)}: ${e.message}`);
+            continue;
+          }
+          const why = incompatibility(cached.wheel, info);
+          if (why !== null) {
+            rejected.push(`${pathFor(info.platform).basename(candidate.path)}: ${why}`);
+            continue;
+          }
+          chosen.set(project, { cached, origin: candidate.origin });
+          break;
+        }
+      }
+    }
+    if (!chosen.has("pip")) {
+      const why = rejected.length > 0 ? ` (${rejected.join("; ")})` : "";
+      throw new BuildError(
+        `Cannot install pip for ${describe(info)}: no usable pip wheel in ${
+          [...looked].map(q).join(", ") || "its ensurepip"
+        }${why}; pass --pip-wheel PATH or set ${PIP_WHEEL_ENV} to a pip wheel (get one with ` +
+          `"pip download pip"), install your distribution's pip wheel package ` +
+          `(python3-pip-whl), or pass --without-pip`,
+      );
+    }
+    for (const project of wanted) {
+      if (!chosen.has(project)) {
+        options.warn?.(
+          `no usable ${project} wheel for ${describe(info)}: the venv gets pip only ` +
+            `(pass --pip-wheel PATH with a ${project} wheel to add it)`,
+        );
+      }
+    }
+
+    const packages: SeedPackage[] = [];
+    for (const project of wanted) {
+      const entry = chosen.get(project);
+      if (entry === undefined) continue;
+      log?.(
+        `seeding ${entry.cached.wheel.name} ${entry.cached.wheel.version} from ${entry.origin}`,
+      );
+      let bytecode: CachedBytecode | null;
+      try {
+        bytecode = await cachedBytecode(entry.cached, {
+          python: info.executable,
+          cacheTag: info.cacheTag,
+          ...(log ? { log } : {}),
+        });
+      } catch (e: unknown) {
+        // A read-only cache without this interpreter's bytecode: the venv compiles on use.
+        if (!isNotWritable(e)) throw e;
+        log?.(`cannot write bytecode into the cache (${String(e)}): seeding without it`);
+        bytecode = null;
+      }
+      packages.push({ ...entry, bytecode });
+    }
+    return { info, packages, dispose };
+  } catch (e: unknown) {
+    dispose();
+    throw e;
+  }
+}
+
+function installedDistInfo(purelib: string, project: string): string | null {
+  try {
+    for (const entry of Deno.readDirSync(purelib)) {
+      if (!entry.name.endsWith(".dist-info")) continue;
+      const name = entry.name.slice(0, -".dist-info".length).split("-")[0]!;
+      if (normalizeName(name) === project) return entry.name;
+    }
+  } catch {
+    // no site-packages yet
+  }
+  return null;
+}
+
+function windowsMachine(info: InterpreterInfo): WindowsMachine {
+  try {
+    const file = Deno.openSync(info.baseExecutable);
+    try {
+      const head = new Uint8Array(4096);
+      const n = file.readSync(head) ?? 0;
+      const machine = peMachine(head.subarray(0, n));
+      if (machine !== null) return machine;
+    } finally {
+      file.close();
+    }
+  } catch {
+    // fall back on the pointer size
+  }
+  return info.is64 ? "amd64" : "x86";
+}
+
+function windowsLaunchers(plan: SeedPlan, info: InterpreterInfo) {
+  const pip = plan.packages.find((p) => normalizeName(p.cached.wheel.name) === "pip");
+  if (pip === undefined) throw new Error("bug: no pip in the seed plan");
+  const machine = windowsMachine(info);
+  const read = (gui: boolean) => {
+    const name = launcherName(machine, gui);
+    const file = pip.cached.wheel.files.find((f) => f.path === `pip/_vendor/distlib/${name}`);
+    if (file === undefined) {
+      throw new BuildError(
+        `Cannot write Windows scripts: the pip wheel ${pip.cached.wheel.version} has no ` +
+          `launcher ${q(name)}; pass a newer pip wheel with --pip-wheel, or --without-pip`,
+      );
+    }
+    return Deno.readFileSync(join(categoryDir(pip.cached, file.category), ...file.path.split("/")));
+  };
+  return { console: read(false), gui: read(true) };
+}
+
+/** Options of `seedPip`. */
+export interface SeedPipOptions {
+  linkMode?: LinkMode;
+  log?: (line: string) => void;
+  /** Where a path of the final venv is written now (a staging directory); default itself. */
+  at?: (path: string) => string;
+  /** Leave a package the venv at `layout.envDir` already has (default true). */
+  skipInstalled?: boolean;
+}
+
+/**
+ * Install the packages of `plan` into the venv `layout` (scripts and RECORD name the final
+ * paths; files go to `options.at` of them). Throws `BuildError` on a file-system failure.
+ */
+export function seedPip(layout: VenvLayout, plan: SeedPlan, options: SeedPipOptions = {}): void {
+  const path = pathFor(layout.platform);
+  const placer = new FilePlacer(options.linkMode ?? "hardlink", options.log);
+  const scheme: InstallScheme = {
+    platform: layout.platform,
+    version: layout.version,
+    envDir: layout.envDir,
+    purelib: layout.purelibDir,
+    scripts: layout.binDir,
+    python: layout.envExe,
+    pythonw: layout.platform === "windows"
+      ? path.join(layout.binDir, "pythonw.exe")
+      : layout.envExe,
+  };
+  const launchers = layout.platform === "windows" ? windowsLaunchers(plan, plan.info) : null;
+  for (const pkg of plan.packages) {
+    const project = normalizeName(pkg.cached.wheel.name);
+    const present = options.skipInstalled === false
+      ? null
+      : installedDistInfo(layout.purelibDir, project);
+    if (present !== null) {
+      options.log?.(`${present} is already installed: leaving it`);
+      continue;
+    }
+    const pythonScripts = new Map<string, Uint8Array>();
+    for (const file of pkg.cached.wheel.files) {
+      if (!file.pythonScript) continue;
+      pythonScripts.set(
+        file.path,
+        Deno.readFileSync(join(categoryDir(pkg.cached, file.category), ...file.path.split("/"))),
+      );
+    }
+    const installPlan = planWheelInstall(scheme, {
+      cached: pkg.cached,
+      bytecode: pkg.bytecode,
+      pythonScripts,
+      launchers,
+    });
+    carryOutInstall(installPlan, placer, options.at ? { at: options.at } : {});
+    options.log?.(
+      `installed ${pkg.cached.wheel.name} ${pkg.cached.wheel.version} ` +
+        `(${installPlan.links.length} files by ${placer.mode})`,
+    );
+  }
+}

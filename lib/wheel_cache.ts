@@ -1,0 +1,326 @@
+/**
+ * Unpacked wheels in mkvenv's cache, so each wheel is read, checked and unpacked once and every
+ * later venv only links its files. Layout under the cache root:
+ *
+ *   wheels/<sha256>/wheel.json          the checked `Wheel` (files, hashes, entry points)
+ *   wheels/<sha256>/files/<category>/…  the files, by install category (purelib, scripts, …)
+ *   wheels/<sha256>/pyc/<cache_tag>/    bytecode for one interpreter family, with pyc.json
+ *   wheels/by-file/<key>                the sha256 of the wheel file with that path, size,
+ *                                       mtime and inode (so a warm run never reads the wheel)
+ *
+ * Every entry is built in a temporary sibling and renamed into place: a reader sees a whole
+ * entry or none. Two processes racing build it twice and one rename wins; the loser's copy is
+ * removed. Cached files are never written again once published.
+ */
+import { dirname, join } from "./paths.ts";
+import compileSource from "../templates/compile_pyc.py" with { type: "text" };
+import { digest, writeFileAtomic } from "./cache.ts";
+import { BuildError, q } from "./errors.ts";
+import { readWheel, recordHash, type Wheel } from "./wheel.ts";
+
+/** Bump when the layout or `wheel.json` changes shape: older entries are then ignored. */
+export const WHEEL_CACHE_FORMAT = 1;
+
+/** A wheel unpacked in the cache. */
+export interface CachedWheel {
+  /** `wheels/<sha256>`. */
+  dir: string;
+  sha256: string;
+  wheel: Wheel;
+}
+
+/** One bytecode file in the cache, by its path relative to the wheel's root category. */
+export interface CachedPycFile {
+  /** e.g. `pip/__pycache__/__init__.cpython-312.pyc`. */
+  path: string;
+  hash: string;
+  size: number;
+}
+
+/** The bytecode of a cached wheel for one `cache_tag`. */
+export interface CachedBytecode {
+  /** The directory the `path`s are relative to. */
+  dir: string;
+  files: CachedPycFile[];
+}
+
+interface WheelJson {
+  format: number;
+  sha256: string;
+  wheel: Wheel;
+}
+
+/** The directory holding a cached wheel's files of one install category. */
+export function categoryDir(cached: CachedWheel, category: string): string {
+  return join(cached.dir, "files", category);
+}
+
+function tempSibling(path: string): string {
+  return join(dirname(path), `.tmp-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`);
+}
+
+function removeQuietly(path: string): void {
+  try {
+    Deno.removeSync(path, { recursive: true });
+  } catch {
+    // never made, or already gone
+  }
+}
+
+/** Temporary entries older than this were left by a killed mkvenv. */
+const STALE_MS = 60 * 60 * 1000;
+
+/** Remove the temporary siblings a killed mkvenv left in `dir` (only on the slow path). */
+function sweepStale(dir: string): void {
+  try {
+    for (const entry of Deno.readDirSync(dir)) {
+      if (!entry.name.startsWith(".tmp-")) continue;
+      const path = join(dir, entry.name);
+      const age = Date.now() - (Deno.lstatSync(path).mtime?.getTime() ?? Date.now());
+      if (age > STALE_MS) Deno.removeSync(path, { recursive: true });
+    }
+  } catch {
+    // best effort: another process may be sweeping too
+  }
+}
+
+function readJsonOrNull(path: string): unknown {
+  try {
+    return JSON.parse(Deno.readTextFileSync(path));
+  } catch {
+    return null;
+  }
+}
+
+function isWheelJson(value: unknown, sha256: string): value is WheelJson {
+  const v = value as Partial<WheelJson> | null;
+  return v !== null && typeof v === "object" && v.format === WHEEL_CACHE_FORMAT &&
+    v.sha256 === sha256 && typeof v.wheel === "object";
+}
+
+/**
+ * Publish the directory `tmp` as `target` by renaming it. When another process published
+ * `target` first, `tmp` is removed and `false` returned.
+ */
+function publish(tmp: string, target: string): boolean {
+  try {
+    Deno.renameSync(tmp, target);
+    return true;
+  } catch (e: unknown) {
+    Deno.removeSync(tmp, { recursive: true });
+    // rename(2) refuses to replace a non-empty directory: the other process won the race.
+    if (isDirectory(target)) return false;
+    throw e;
+  }
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return Deno.statSync(path).isDirectory;
+  } catch {
+    return false;
+  }
+}
+
+function fileKey(path: string): { key: string; real: string } | null {
+  try {
+    const real = Deno.realPathSync(path);
+    const st = Deno.statSync(real);
+    const stamp = [WHEEL_CACHE_FORMAT, real, st.size, st.mtime?.getTime() ?? 0, st.ino, st.dev];
+    return { key: digest(JSON.stringify(stamp)), real };
+  } catch {
+    return null;
+  }
+}
+
+async function unpack(
+  root: string,
+  sha256: string,
+  bytes: Uint8Array,
+  label: string,
+): Promise<CachedWheel> {
+  const { wheel, contents } = await readWheel(bytes, label);
+  const dir = join(root, "wheels", sha256);
+  Deno.mkdirSync(dirname(dir), { recursive: true });
+  sweepStale(dirname(dir));
+  const tmp = tempSibling(dir);
+  try {
+    const made = new Set<string>();
+    for (const file of wheel.files) {
+      const path = join(tmp, "files", file.category, ...file.path.split("/"));
+      const parent = dirname(path);
+      if (!made.has(parent)) {
+        Deno.mkdirSync(parent, { recursive: true });
+        made.add(parent);
+      }
+      Deno.writeFileSync(path, contents.get(file.archivePath)!, { mode: file.mode });
+      Deno.chmodSync(path, file.mode);
+    }
+    const json: WheelJson = { format: WHEEL_CACHE_FORMAT, sha256, wheel };
+    Deno.writeTextFileSync(join(tmp, "wheel.json"), JSON.stringify(json));
+  } catch (e: unknown) {
+    removeQuietly(tmp);
+    throw e;
+  }
+  publish(tmp, dir);
+  const published = readJsonOrNull(join(dir, "wheel.json"));
+  if (!isWheelJson(published, sha256)) {
+    throw new BuildError(`The cache entry ${q(dir)} is damaged: remove it and run mkvenv again`);
+  }
+  return { dir, sha256, wheel: published.wheel };
+}
+
+/**
+ * The cache entry of the wheel file `wheelPath` under the cache `root`, unpacking it (after
+ * checking it: see `readWheel`) the first time. Throws `BuildError` when the wheel cannot be
+ * read or is damaged, or the cache cannot be written.
+ */
+export async function cachedWheel(
+  root: string,
+  wheelPath: string,
+  options: { log?: (line: string) => void } = {},
+): Promise<CachedWheel> {
+  const log = options.log;
+  const stamp = fileKey(wheelPath);
+  const indexPath = stamp === null ? null : join(root, "wheels", "by-file", stamp.key);
+  if (indexPath !== null) {
+    let sha256: string | null = null;
+    try {
+      sha256 = Deno.readTextFileSync(indexPath).trim();
+    } catch {
+      // not indexed yet
+    }
+    if (sha256 !== null && /^[0-9a-f]{64}$/.test(sha256)) {
+      const dir = join(root, "wheels", sha256);
+      const json = readJsonOrNull(join(dir, "wheel.json"));
+      if (isWheelJson(json, sha256)) return { dir, sha256, wheel: json.wheel };
+    }
+  }
+  let bytes: Uint8Array;
+  try {
+    bytes = Deno.readFileSync(wheelPath);
+  } catch (e: unknown) {
+    const why = e instanceof Deno.errors.NotFound
+      ? "no such file"
+      : e instanceof Deno.errors.PermissionDenied
+      ? "permission denied"
+      : String(e);
+    throw new BuildError(`Cannot read the wheel ${q(wheelPath)}: ${why}`, { cause: e });
+  }
+  const sha256 = Array.from(
+    new Uint8Array(await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>)),
+    (b) => b.toString(16).padStart(2, "0"),
+  ).join("");
+  const dir = join(root, "wheels", sha256);
+  const json = readJsonOrNull(join(dir, "wheel.json"));
+  let cached: CachedWheel;
+  if (isWheelJson(json, sha256)) cached = { dir, sha256, wheel: json.wheel };
+  else {
+    log?.(`unpacking ${wheelPath} into ${dir}`);
+    if (isDirectory(dir)) {
+      // A damaged entry (say, from an older format): move it aside, then build it again.
+      const aside = tempSibling(dir);
+      Deno.renameSync(dir, aside);
+      Deno.removeSync(aside, { recursive: true });
+    }
+    cached = await unpack(root, sha256, bytes, wheelPath);
+  }
+  if (indexPath !== null) await writeFileAtomic(indexPath, `${sha256}\n`);
+  return cached;
+}
+
+function isPycJson(value: unknown): value is { files: CachedPycFile[] } {
+  const v = value as { files?: unknown } | null;
+  return v !== null && typeof v === "object" && Array.isArray(v.files);
+}
+
+/** The bytecode file of `source` (a `/`-separated `.py` path) for `cacheTag`. */
+export function pycPath(source: string, cacheTag: string): string {
+  const slash = source.lastIndexOf("/");
+  const dir = source.slice(0, slash + 1);
+  const stem = source.slice(slash + 1, -".py".length);
+  return `${dir}__pycache__/${stem}.${cacheTag}.pyc`;
+}
+
+/** Options of `cachedBytecode`. */
+export interface BytecodeOptions {
+  /** The interpreter that compiles (the base interpreter of the venvs). */
+  python: string;
+  /** Its `sys.implementation.cache_tag`, e.g. `cpython-312`. */
+  cacheTag: string;
+  log?: (line: string) => void;
+}
+
+/**
+ * The bytecode of the cached wheel's importable `.py` files (categories purelib and platlib)
+ * for interpreters with `cacheTag`, compiled once by `python` (the base interpreter) into
+ * the cache. Returns null when nothing could be compiled (the venv then works, only slower at
+ * first). Throws `BuildError` when the cache cannot be written.
+ */
+export async function cachedBytecode(
+  cached: CachedWheel,
+  options: BytecodeOptions,
+): Promise<CachedBytecode | null> {
+  const { python, cacheTag, log } = options;
+  const dir = join(cached.dir, "pyc", cacheTag);
+  const json = readJsonOrNull(join(dir, "pyc.json"));
+  if (isPycJson(json)) return { dir, files: json.files };
+
+  const sources = cached.wheel.files.filter((f) =>
+    (f.category === "purelib" || f.category === "platlib") && f.path.endsWith(".py")
+  );
+  if (sources.length === 0) return null;
+  Deno.mkdirSync(dirname(dir), { recursive: true });
+  const tmp = tempSibling(dir);
+  const pairs = sources.map((f) => [
+    join(categoryDir(cached, f.category), ...f.path.split("/")),
+    join(tmp, ...pycPath(f.path, cacheTag).split("/")),
+  ]);
+  log?.(`compiling ${sources.length} files of ${cached.wheel.name} for ${cacheTag} with ${python}`);
+  let written: Set<string>;
+  try {
+    const child = new Deno.Command(python, {
+      args: ["-I", "-c", compileSource],
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const writer = child.stdin.getWriter();
+    await writer.write(new TextEncoder().encode(JSON.stringify(pairs)));
+    await writer.close();
+    const out = await child.output();
+    if (!out.success) {
+      log?.(`bytecode compilation failed: ${new TextDecoder().decode(out.stderr).trim()}`);
+      removeQuietly(tmp);
+      return null;
+    }
+    written = new Set(JSON.parse(new TextDecoder().decode(out.stdout)) as string[]);
+  } catch (e: unknown) {
+    log?.(`bytecode compilation failed: ${e instanceof Error ? e.message : String(e)}`);
+    removeQuietly(tmp);
+    return null;
+  }
+  const files: CachedPycFile[] = [];
+  try {
+    for (const [i, f] of sources.entries()) {
+      const target = pairs[i]![1]!;
+      if (!written.has(target)) continue;
+      const data = Deno.readFileSync(target);
+      files.push({
+        path: pycPath(f.path, cacheTag),
+        hash: recordHash(data),
+        size: data.length,
+      });
+    }
+    Deno.writeTextFileSync(join(tmp, "pyc.json"), JSON.stringify({ files }));
+  } catch (e: unknown) {
+    removeQuietly(tmp);
+    throw e;
+  }
+  if (!publish(tmp, dir)) {
+    const theirs = readJsonOrNull(join(dir, "pyc.json"));
+    if (isPycJson(theirs)) return { dir, files: theirs.files };
+    return null;
+  }
+  return { dir, files };
+}

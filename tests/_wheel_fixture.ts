@@ -1,0 +1,105 @@
+/**
+ * Test helpers: build small but valid wheels in memory, find the interpreters' bundled pip
+ * wheels, and run commands.
+ */
+import { join } from "node:path";
+import { recordHash, renderRecord } from "../lib/wheel.ts";
+import { writeZip, type ZipInput } from "../lib/zip.ts";
+
+/** Python 3.12 from pyenv, the reference interpreter of these tests. */
+export const PY312 = "/root/.pyenv/versions/3.12.1/bin/python3.12";
+
+/** The bundled pip wheel of a pyenv CPython, e.g. `bundledWheel("3.13.0", "pip")`. */
+export function bundledWheel(version: string, project: string): string {
+  const [major, minor] = version.split(".");
+  const dir = `/root/.pyenv/versions/${version}/lib/python${major}.${minor}/ensurepip/_bundled`;
+  const name = [...Deno.readDirSync(dir)].map((e) => e.name).sort().reverse()
+    .find((n) => n.startsWith(`${project}-`) && n.endsWith(".whl"));
+  if (name === undefined) throw new Error(`no ${project} wheel in ${dir}`);
+  return join(dir, name);
+}
+
+/** Options of `buildWheel`. */
+export interface FixtureWheel {
+  name: string;
+  version: string;
+  /** Files by archive path (the `.dist-info` files are added unless given). */
+  files: Record<string, string | Uint8Array>;
+  requiresPython?: string;
+  consoleScripts?: Record<string, string>;
+  /** Archive paths to give mode 0755. */
+  executables?: string[];
+  /** Change the RECORD before it is written (to make broken wheels). */
+  editRecord?: (rows: { path: string; hash: string; size: string }[]) => void;
+  wheelVersion?: string;
+}
+
+/** The bytes of a wheel made from `spec`, with a correct RECORD unless `editRecord` says. */
+export async function buildWheel(spec: FixtureWheel): Promise<Uint8Array> {
+  const encoder = new TextEncoder();
+  const distInfo = `${spec.name.replaceAll("-", "_")}-${spec.version}.dist-info`;
+  const files: Record<string, string | Uint8Array> = {
+    [`${distInfo}/METADATA`]:
+      `Metadata-Version: 2.1\nName: ${spec.name}\nVersion: ${spec.version}\n${
+        spec.requiresPython ? `Requires-Python: ${spec.requiresPython}\n` : ""
+      }\nA test project.\n`,
+    [`${distInfo}/WHEEL`]: `Wheel-Version: ${
+      spec.wheelVersion ?? "1.0"
+    }\nGenerator: mkvenv-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n`,
+    ...spec.files,
+  };
+  if (spec.consoleScripts) {
+    files[`${distInfo}/entry_points.txt`] = "[console_scripts]\n" +
+      Object.entries(spec.consoleScripts).map(([k, v]) => `${k} = ${v}\n`).join("");
+  }
+  const entries: ZipInput[] = [];
+  const rows = [];
+  for (const [path, content] of Object.entries(files)) {
+    const data = typeof content === "string" ? encoder.encode(content) : content;
+    const mode = spec.executables?.includes(path) ? 0o755 : 0o644;
+    entries.push({ name: path, data, mode });
+    rows.push({ path, hash: recordHash(data), size: String(data.length) });
+  }
+  rows.push({ path: `${distInfo}/RECORD`, hash: "", size: "" });
+  spec.editRecord?.(rows);
+  entries.push({ name: `${distInfo}/RECORD`, data: encoder.encode(renderRecord(rows)) });
+  return writeZip(entries);
+}
+
+/** Write `spec` as `<dir>/<name>-<version>-py3-none-any.whl`; returns the path. */
+export async function writeWheel(dir: string, spec: FixtureWheel): Promise<string> {
+  const path = join(dir, `${spec.name.replaceAll("-", "_")}-${spec.version}-py3-none-any.whl`);
+  await Deno.writeFile(path, await buildWheel(spec));
+  return path;
+}
+
+/** The result of `run`. */
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Run `cmd` with `args` (no shell), returning its exit code and output. */
+export async function run(
+  cmd: string,
+  args: string[],
+  options: { env?: Record<string, string>; cwd?: string; stdin?: string } = {},
+): Promise<RunResult> {
+  const child = new Deno.Command(cmd, {
+    args,
+    stdin: options.stdin === undefined ? "null" : "piped",
+    stdout: "piped",
+    stderr: "piped",
+    ...(options.env ? { env: options.env } : {}),
+    ...(options.cwd ? { cwd: options.cwd } : {}),
+  }).spawn();
+  if (options.stdin !== undefined) {
+    const w = child.stdin.getWriter();
+    await w.write(new TextEncoder().encode(options.stdin));
+    await w.close();
+  }
+  const out = await child.output();
+  const d = new TextDecoder();
+  return { code: out.code, stdout: d.decode(out.stdout), stderr: d.decode(out.stderr) };
+}

@@ -1,0 +1,154 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { BuildError } from "../lib/errors.ts";
+import { recordHash } from "../lib/wheel.ts";
+import { cachedBytecode, cachedWheel, categoryDir, pycPath } from "../lib/wheel_cache.ts";
+import { PY312, run, writeWheel } from "./_wheel_fixture.ts";
+
+const DEMO = {
+  name: "demo",
+  version: "1.0",
+  files: {
+    "demo/__init__.py": "VALUE = 42\n",
+    "demo/sub/mod.py": "def f():\n    return 1\n",
+    "demo/broken.py": "def (:\n",
+    "demo/data.txt": "not code\n",
+  },
+  executables: ["demo/data.txt"],
+};
+
+async function tree(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  const entries = await Array.fromAsync(Deno.readDir(dir)).catch((e: unknown) => {
+    if (e instanceof Deno.errors.NotFound) return [];
+    throw e;
+  });
+  for (const e of entries) {
+    out.push(e.name);
+    if (e.isDirectory) out.push(...(await tree(join(dir, e.name))).map((p) => `${e.name}/${p}`));
+  }
+  return out.sort();
+}
+
+Deno.test("cachedWheel() unpacks a wheel once into wheels/<sha256> with its modes", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const wheelPath = await writeWheel(dir, DEMO);
+    const root = join(dir, "cache");
+    const first = await cachedWheel(root, wheelPath);
+    const bytes = await Deno.readFile(wheelPath);
+    const sha = Array.from(
+      new Uint8Array(await crypto.subtle.digest("SHA-256", bytes)),
+      (b) => b.toString(16).padStart(2, "0"),
+    ).join("");
+    assert.equal(first.sha256, sha);
+    assert.equal(first.dir, join(root, "wheels", sha));
+    const purelib = categoryDir(first, "purelib");
+    assert.equal(await Deno.readTextFile(join(purelib, "demo", "__init__.py")), "VALUE = 42\n");
+    assert.equal((await Deno.stat(join(purelib, "demo", "data.txt"))).mode! & 0o777, 0o755);
+    const jsonIno = (await Deno.stat(join(first.dir, "wheel.json"))).ino;
+    const again = await cachedWheel(root, wheelPath);
+    assert.deepEqual(again, first);
+    assert.equal((await Deno.stat(join(first.dir, "wheel.json"))).ino, jsonIno, "not rebuilt");
+    // The same wheel under another name shares the entry.
+    const copy = join(dir, "copy", "demo-1.0-py3-none-any.whl");
+    await Deno.mkdir(join(dir, "copy"));
+    await Deno.copyFile(wheelPath, copy);
+    assert.equal((await cachedWheel(root, copy)).dir, first.dir);
+    assert.deepEqual((await tree(join(root, "wheels"))).filter((p) => p.includes(".tmp-")), []);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("cachedWheel() leaves nothing behind for a damaged wheel", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const wheelPath = await writeWheel(dir, {
+      ...DEMO,
+      editRecord: (rows) => (rows[0]!.hash = "sha256=" + "B".repeat(43)),
+    });
+    const root = join(dir, "cache");
+    await assert.rejects(() => cachedWheel(root, wheelPath), BuildError);
+    assert.deepEqual(await tree(join(root, "wheels")), []);
+    await assert.rejects(
+      () => cachedWheel(root, join(dir, "missing-1.0-py3-none-any.whl")),
+      (e: unknown) => e instanceof BuildError && /no such file/.test(e.message),
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("cachedBytecode() compiles valid timestamp .pyc files once, leaving out broken modules", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const root = join(dir, "cache");
+    const cached = await cachedWheel(root, await writeWheel(dir, DEMO));
+    const bytecode = await cachedBytecode(cached, { python: PY312, cacheTag: "cpython-312" });
+    assert.ok(bytecode !== null);
+    assert.deepEqual(bytecode.files.map((f) => f.path).sort(), [
+      "demo/__pycache__/__init__.cpython-312.pyc",
+      "demo/sub/__pycache__/mod.cpython-312.pyc",
+    ]);
+    for (const f of bytecode.files) {
+      const data = await Deno.readFile(join(bytecode.dir, f.path));
+      assert.equal(f.hash, recordHash(data));
+      assert.equal(f.size, data.length);
+    }
+    // Python itself accepts each file for its source: magic number, flags, mtime and size.
+    const purelib = categoryDir(cached, "purelib");
+    const pairs = bytecode.files.map((f) => [
+      join(purelib, f.path.replace(/__pycache__\/(\w+)\.cpython-312\.pyc$/, "$1.py")),
+      join(bytecode.dir, f.path),
+    ]);
+    const check = "import importlib.util, json, os, sys\n" +
+      "from importlib._bootstrap_external import _classify_pyc, _validate_timestamp_pyc\n" +
+      "for src, pyc in json.load(sys.stdin):\n" +
+      "    data = open(pyc, 'rb').read()\n" +
+      "    assert _classify_pyc(data, 'x', {}) == 0\n" +
+      "    st = os.stat(src)\n" +
+      "    _validate_timestamp_pyc(data, int(st.st_mtime), st.st_size, 'x', {})\n" +
+      "print('valid')\n";
+    const out = await run(PY312, ["-c", check], { stdin: JSON.stringify(pairs) });
+    assert.equal(out.stdout.trim(), "valid", out.stderr);
+    const again = await cachedBytecode(cached, {
+      python: "/nonexistent/python",
+      cacheTag: "cpython-312",
+    });
+    assert.deepEqual(again, bytecode, "served from the cache without running Python");
+    assert.equal(pycPath("a/b.py", "pypy39"), "a/__pycache__/b.pypy39.pyc");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("concurrent processes filling the same cache entry all succeed and agree", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const wheelPath = await writeWheel(dir, DEMO);
+    const root = join(dir, "cache");
+    const script = join(dir, "fill.ts");
+    const lib = new URL("../lib/wheel_cache.ts", import.meta.url).href;
+    await Deno.writeTextFile(
+      script,
+      `import { cachedBytecode, cachedWheel } from ${JSON.stringify(lib)};\n` +
+        `const c = await cachedWheel(Deno.args[0], Deno.args[1]);\n` +
+        `const b = await cachedBytecode(c, { python: ${
+          JSON.stringify(PY312)
+        }, cacheTag: "cpython-312" });\n` +
+        `console.log(JSON.stringify([c.dir, b?.files.length]));\n`,
+    );
+    const results = await Promise.all(
+      Array.from({ length: 4 }, () => run(Deno.execPath(), ["run", "-A", script, root, wheelPath])),
+    );
+    for (const r of results) assert.equal(r.code, 0, r.stderr);
+    const answers = new Set(results.map((r) => r.stdout.trim()));
+    assert.equal(answers.size, 1, [...answers].join(" | "));
+    const entries = await tree(join(root, "wheels"));
+    assert.deepEqual(entries.filter((p) => p.includes(".tmp-")), [], "no temporary directory left");
+    assert.equal(entries.filter((p) => /^[0-9a-f]{64}$/.test(p)).length, 1);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
