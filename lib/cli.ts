@@ -151,19 +151,33 @@ export const OPTIONS: readonly OptionSpec[] = [
 
 /** The usage line. */
 export const USAGE = "usage: mkvenv [-h] [--version] [-p PYTHON] [--system-site-packages] " +
-  "[--symlinks | --copies] [--clear [--force]] [--upgrade] [--without-pip] [--prompt PROMPT] " +
+  "[--symlinks | --copies] [--clear] [--force] [--upgrade] [--without-pip] [--prompt PROMPT] " +
   "[--upgrade-deps] [--without-scm-ignore-files] [--pip-wheel PATH] [--link-mode MODE] " +
   "[--list-pythons] [-v] ENV_DIR [ENV_DIR ...]";
+
+/** `text` wrapped at 100 columns, continuation lines indented under the first argument. */
+function wrapUsage(text: string): string {
+  const indent = " ".repeat("usage: mkvenv ".length);
+  const out: string[] = [];
+  let line = "";
+  for (const word of text.split(/ (?=[\[A-Z])/)) {
+    if (line !== "" && line.length + 1 + word.length > 100) {
+      out.push(line);
+      line = indent + word;
+    } else line = line === "" ? word : `${line} ${word}`;
+  }
+  return [...out, line].join("\n");
+}
 
 /** The full `--help` text. */
 export function helpText(): string {
   const lines = [
-    USAGE,
+    wrapUsage(USAGE),
     "",
     "Creates virtual Python environments in one or more target directories.",
     "",
     "positional arguments:",
-    "  ENV_DIR               A directory to create the environment in.",
+    "  ENV_DIR             A directory to create the environment in.",
     "",
     "options:",
   ];

@@ -134,9 +134,9 @@ export function clearDirectory(dir: string): void {
 
 /**
  * Write a new file at `path` (it must not exist, as in a fresh staging directory), with
- * `mode` less the umask, as Python's `open()` would create it.
+ * `mode` (0644 by default: what Python's `open()` gives under the usual umask 022).
  */
-export function writeNewFile(path: string, data: string | Uint8Array, mode = 0o666): void {
+export function writeNewFile(path: string, data: string | Uint8Array, mode = 0o644): void {
   try {
     const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
     Deno.writeFileSync(path, bytes, { mode, createNew: true });

@@ -105,6 +105,13 @@ export function mkvenv(
 
 /** One cache for the whole test process, so interpreters are probed once per run. */
 export const SHARED_TEST_CACHE: string = Deno.makeTempDirSync({ prefix: "mkvenv-test-cache-" });
+globalThis.addEventListener("unload", () => {
+  try {
+    Deno.removeSync(SHARED_TEST_CACHE, { recursive: true });
+  } catch {
+    // already gone
+  }
+});
 
 /** `find -printf '%y %m %p -> %l'`-like listing of a tree, sorted, paths relative to `dir`. */
 export function tree(dir: string, options: { skip?: (rel: string) => boolean } = {}): string[] {
