@@ -152,23 +152,32 @@ Deno.test("a read-only parent is refused with one line, and a read-only cache do
   }
 });
 
-Deno.test("Ctrl-C during a build removes the stage and the lock and exits 130", async () => {
-  await using tmp = await tempDir();
-  const env = join(tmp.path, "env");
-  // A probe that never answers keeps mkvenv busy long enough to be interrupted mid-build:
-  // here the build is held at the lock instead, which another process holds.
-  const lockPath = join(tmp.path, ".env.mkvenv.lock");
+/** Another process (a Python) holding the flock at `lockPath`, as a running mkvenv would. */
+async function holdLock(lockPath: string): Promise<{ kill(): Promise<void> }> {
+  const code = "import fcntl,os,sys,time;f=open(sys.argv[1],'w');fcntl.flock(f,fcntl.LOCK_EX);" +
+    "f.write(str(os.getpid()));f.flush();print('locked',flush=True);time.sleep(30)";
   const holder = new Deno.Command(PY.exe, {
-    args: [
-      "-c",
-      `import fcntl,sys,time;f=open(sys.argv[1],'w');fcntl.flock(f,fcntl.LOCK_EX);print('locked',flush=True);time.sleep(30)`,
-      lockPath,
-    ],
+    args: ["-c", code, lockPath],
     stdout: "piped",
     stderr: "null",
   }).spawn();
   const reader = holder.stdout.getReader();
   await reader.read();
+  return {
+    async kill() {
+      holder.kill("SIGKILL");
+      await holder.status;
+      reader.releaseLock();
+      await holder.stdout.cancel().catch(() => {});
+    },
+  };
+}
+
+Deno.test("Ctrl-C during a build removes the stage and the lock and exits 130", async () => {
+  await using tmp = await tempDir();
+  const env = join(tmp.path, "env");
+  // The build is held at the lock, which another process holds, long enough to interrupt it.
+  const holder = await holdLock(join(tmp.path, ".env.mkvenv.lock"));
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", "--quiet", MAIN, "-p", PY.exe, "--without-pip", env],
     env: { MKVENV_CACHE_DIR: SHARED_TEST_CACHE },
@@ -178,10 +187,7 @@ Deno.test("Ctrl-C during a build removes the stage and the lock and exits 130", 
   await new Promise((r) => setTimeout(r, 1500));
   child.kill("SIGINT");
   const out = await child.output();
-  holder.kill("SIGKILL");
-  await holder.status;
-  reader.releaseLock();
-  await holder.stdout.cancel().catch(() => {});
+  await holder.kill();
   assertEquals(out.code, 130, new TextDecoder().decode(out.stderr));
   assertEquals(await Deno.lstat(env).catch(() => null), null);
   const left = [...Deno.readDirSync(tmp.path)].map((e) => e.name).filter((n) =>
@@ -193,25 +199,11 @@ Deno.test("Ctrl-C during a build removes the stage and the lock and exits 130", 
 Deno.test("two mkvenv runs on one target serialise; the loser names the holder after its timeout", async () => {
   await using tmp = await tempDir();
   const env = join(tmp.path, "env");
-  const lockPath = join(tmp.path, ".env.mkvenv.lock");
-  const holder = new Deno.Command(PY.exe, {
-    args: [
-      "-c",
-      `import fcntl,os,sys,time;f=open(sys.argv[1],'w');fcntl.flock(f,fcntl.LOCK_EX);f.write(str(os.getpid()));f.flush();print('locked',flush=True);time.sleep(30)`,
-      lockPath,
-    ],
-    stdout: "piped",
-    stderr: "null",
-  }).spawn();
-  const reader = holder.stdout.getReader();
-  await reader.read();
+  const holder = await holdLock(join(tmp.path, ".env.mkvenv.lock"));
   const r = await mkvenv(["-p", PY.exe, "--without-pip", env], {
     env: { MKVENV_LOCK_TIMEOUT: "1" },
   });
-  holder.kill("SIGKILL");
-  await holder.status;
-  reader.releaseLock();
-  await holder.stdout.cancel().catch(() => {});
+  await holder.kill();
   assertEquals(r.code, 1);
   assertMatch(errorLine(r.stderr), /another mkvenv \(pid \d+\) is building it/);
   assertEquals(await Deno.lstat(env).catch(() => null), null);
