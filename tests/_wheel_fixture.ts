@@ -35,7 +35,7 @@ export interface FixtureWheel {
 }
 
 /** The bytes of a wheel made from `spec`, with a correct RECORD unless `editRecord` says. */
-export async function buildWheel(spec: FixtureWheel): Promise<Uint8Array> {
+export function buildWheel(spec: FixtureWheel): Uint8Array {
   const encoder = new TextEncoder();
   const distInfo = `${spec.name.replaceAll("-", "_")}-${spec.version}.dist-info`;
   const files: Record<string, string | Uint8Array> = {
@@ -69,7 +69,7 @@ export async function buildWheel(spec: FixtureWheel): Promise<Uint8Array> {
 /** Write `spec` as `<dir>/<name>-<version>-py3-none-any.whl`; returns the path. */
 export async function writeWheel(dir: string, spec: FixtureWheel): Promise<string> {
   const path = join(dir, `${spec.name.replaceAll("-", "_")}-${spec.version}-py3-none-any.whl`);
-  await Deno.writeFile(path, await buildWheel(spec));
+  await Deno.writeFile(path, buildWheel(spec));
   return path;
 }
 

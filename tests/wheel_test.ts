@@ -106,7 +106,7 @@ Deno.test("readWheel() reads pip's bundled wheel: every file checked against REC
 });
 
 Deno.test("readWheel() sorts .data files into their PEP 491 categories", async () => {
-  const bytes = await buildWheel({
+  const bytes = buildWheel({
     name: "demo",
     version: "1.0",
     files: {
@@ -140,7 +140,7 @@ const GOOD: FixtureWheel = {
 };
 
 async function rejects(spec: FixtureWheel | Uint8Array, pattern: RegExp): Promise<void> {
-  const bytes = spec instanceof Uint8Array ? spec : await buildWheel(spec);
+  const bytes = spec instanceof Uint8Array ? spec : buildWheel(spec);
   await assert.rejects(
     () => readWheel(bytes, "/w/demo-1.0-py3-none-any.whl"),
     (e: unknown) => {
