@@ -55,34 +55,6 @@ export function osError(what: string, e: unknown): BuildError {
   return new BuildError(`${what}: ${why}`, { cause: e });
 }
 
-/** Remove whatever is at `path` (a link is removed, never followed). */
-export function removeEntry(path: string): void {
-  const st = lstatOrNull(path);
-  if (st === null) return;
-  Deno.removeSync(path, { recursive: st.isDirectory });
-}
-
-/**
- * Write `data` to `path` by writing a sibling temporary file and renaming it over `path`, so an
- * existing link at `path` is replaced, not written through.
- */
-export function writeFileReplacing(path: string, data: string | Uint8Array, mode = 0o644): void {
-  const tmp = join(dirname(path), `.${basename(path)}.mkvenv-${Deno.pid}.tmp`);
-  try {
-    if (typeof data === "string") Deno.writeTextFileSync(tmp, data, { mode });
-    else Deno.writeFileSync(tmp, data, { mode });
-    Deno.chmodSync(tmp, mode);
-    Deno.renameSync(tmp, path);
-  } catch (e: unknown) {
-    try {
-      Deno.removeSync(tmp);
-    } catch {
-      // nothing to clean
-    }
-    throw osError(`Cannot write ${q(path)}`, e);
-  }
-}
-
 /** Copy the file `from` (following links) to `path`, replacing what is there, mode 0755. */
 export function copyExecutable(from: string, path: string): void {
   const tmp = join(dirname(path), `.${basename(path)}.mkvenv-${Deno.pid}.tmp`);
@@ -97,38 +69,6 @@ export function copyExecutable(from: string, path: string): void {
       // nothing to clean
     }
     throw osError(`Cannot copy ${q(from)} to ${q(path)}`, e);
-  }
-}
-
-/** Make `path` a symbolic link with the text `target`, replacing what is there. */
-export function symlinkReplacing(target: string, path: string): void {
-  const tmp = join(dirname(path), `.${basename(path)}.mkvenv-${Deno.pid}.tmp`);
-  try {
-    removeEntry(tmp);
-    Deno.symlinkSync(target, tmp);
-    Deno.renameSync(tmp, path);
-  } catch (e: unknown) {
-    try {
-      removeEntry(tmp);
-    } catch {
-      // nothing to clean
-    }
-    throw osError(`Cannot link ${q(path)} to ${q(target)}`, e);
-  }
-}
-
-/**
- * Empty the directory `dir`, keeping the directory itself: links are removed, not followed;
- * real directories are removed with their contents.
- */
-export function clearDirectory(dir: string): void {
-  for (const entry of Deno.readDirSync(dir)) {
-    const path = join(dir, entry.name);
-    try {
-      Deno.removeSync(path, { recursive: entry.isDirectory && !entry.isSymlink });
-    } catch (e: unknown) {
-      throw osError(`Cannot clear ${q(path)}`, e);
-    }
   }
 }
 

@@ -24,7 +24,7 @@ import {
   cachedWheel,
   categoryDir,
 } from "./wheel_cache.ts";
-import { carryOutInstall, type InstallScheme, planWheelInstall } from "./wheel_install.ts";
+import { carryOutInstall, installSchemeOf, planWheelInstall } from "./wheel_install.ts";
 
 /** The directory Debian, Ubuntu and Fedora put pip and setuptools wheels in. */
 export const SYSTEM_WHEEL_DIR = "/usr/share/python-wheels";
@@ -408,19 +408,8 @@ export interface SeedPipOptions {
  * paths; files go to `options.at` of them). Throws `BuildError` on a file-system failure.
  */
 export function seedPip(layout: VenvLayout, plan: SeedPlan, options: SeedPipOptions = {}): void {
-  const path = pathFor(layout.platform);
   const placer = new FilePlacer(options.linkMode ?? "hardlink", options.log);
-  const scheme: InstallScheme = {
-    platform: layout.platform,
-    version: layout.version,
-    envDir: layout.envDir,
-    purelib: layout.purelibDir,
-    scripts: layout.binDir,
-    python: layout.envExe,
-    pythonw: layout.platform === "windows"
-      ? path.join(layout.binDir, "pythonw.exe")
-      : layout.envExe,
-  };
+  const scheme = installSchemeOf(layout);
   const launchers = layout.platform === "windows" ? windowsLaunchers(plan, plan.info) : null;
   for (const pkg of plan.packages) {
     const project = normalizeName(pkg.cached.wheel.name);

@@ -15,7 +15,7 @@ import {
 import { BuildError, q } from "./errors.ts";
 import type { FilePlacer } from "./file_links.ts";
 import type { Platform, PythonVersion } from "./interpreter.ts";
-import { pathFor } from "./layout.ts";
+import { pathFor, type VenvLayout } from "./layout.ts";
 import { recordHash, type RecordRow, renderRecord, type WheelCategory } from "./wheel.ts";
 import { type CachedBytecode, type CachedWheel, categoryDir } from "./wheel_cache.ts";
 
@@ -33,6 +33,21 @@ export interface InstallScheme {
   python: string;
   /** The one GUI scripts run (Windows: `pythonw.exe`), else the same as `python`. */
   pythonw: string;
+}
+
+/** Where a venv's packages, scripts and interpreters are, for installing wheels into it. */
+export function installSchemeOf(layout: VenvLayout): InstallScheme {
+  return {
+    platform: layout.platform,
+    version: layout.version,
+    envDir: layout.envDir,
+    purelib: layout.purelibDir,
+    scripts: layout.binDir,
+    python: layout.envExe,
+    pythonw: layout.platform === "windows"
+      ? pathFor(layout.platform).join(layout.binDir, "pythonw.exe")
+      : layout.envExe,
+  };
 }
 
 /** The cached inputs of one installation. */

@@ -73,33 +73,5 @@ export async function writeWheel(dir: string, spec: FixtureWheel): Promise<strin
   return path;
 }
 
-/** The result of `run`. */
-export interface RunResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Run `cmd` with `args` (no shell), returning its exit code and output. */
-export async function run(
-  cmd: string,
-  args: string[],
-  options: { env?: Record<string, string>; cwd?: string; stdin?: string } = {},
-): Promise<RunResult> {
-  const child = new Deno.Command(cmd, {
-    args,
-    stdin: options.stdin === undefined ? "null" : "piped",
-    stdout: "piped",
-    stderr: "piped",
-    ...(options.env ? { env: options.env } : {}),
-    ...(options.cwd ? { cwd: options.cwd } : {}),
-  }).spawn();
-  if (options.stdin !== undefined) {
-    const w = child.stdin.getWriter();
-    await w.write(new TextEncoder().encode(options.stdin));
-    await w.close();
-  }
-  const out = await child.output();
-  const d = new TextDecoder();
-  return { code: out.code, stdout: d.decode(out.stdout), stderr: d.decode(out.stderr) };
-}
+/** Running commands: the one helper of tests/_util.ts. */
+export { type Ran as RunResult, run } from "./_util.ts";

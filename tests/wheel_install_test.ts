@@ -2,23 +2,11 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import type { InterpreterInfo } from "../lib/interpreter.ts";
 import { probeCached } from "../lib/interpreter_cache.ts";
-import { computeLayout, defaultBuildOptions, type VenvLayout } from "../lib/layout.ts";
+import { computeLayout, defaultBuildOptions } from "../lib/layout.ts";
 import { parseRecord, readWheel, recordHash } from "../lib/wheel.ts";
 import { cachedBytecode, cachedWheel, categoryDir } from "../lib/wheel_cache.ts";
-import { type InstallScheme, planWheelInstall } from "../lib/wheel_install.ts";
+import { installSchemeOf, planWheelInstall } from "../lib/wheel_install.ts";
 import { bundledWheel, PY312, writeWheel } from "./_wheel_fixture.ts";
-
-function schemeOf(layout: VenvLayout): InstallScheme {
-  return {
-    platform: layout.platform,
-    version: layout.version,
-    envDir: layout.envDir,
-    purelib: layout.purelibDir,
-    scripts: layout.binDir,
-    python: layout.envExe,
-    pythonw: layout.envExe.replace(/python\.exe$/, "pythonw.exe"),
-  };
-}
 
 function windowsInfo(linux: InterpreterInfo): InterpreterInfo {
   return {
@@ -64,7 +52,7 @@ Deno.test("planWheelInstall() writes pip's Windows .exe scripts and a RECORD nam
       console: contents.get("pip/_vendor/distlib/t64.exe")!,
       gui: contents.get("pip/_vendor/distlib/w64.exe")!,
     }));
-    const plan = planWheelInstall(schemeOf(layout), {
+    const plan = planWheelInstall(installSchemeOf(layout), {
       cached,
       bytecode: null,
       pythonScripts: new Map(),
@@ -114,7 +102,7 @@ Deno.test("planWheelInstall() puts .data files in the venv's scheme and rewrites
     const cached = await cachedWheel(root, wheelPath);
     const bytecode = await cachedBytecode(cached, { python: PY312, cacheTag: info.cacheTag });
     const runDemo = cached.wheel.files.find((f) => f.path === "run-demo")!;
-    const plan = planWheelInstall(schemeOf(layout), {
+    const plan = planWheelInstall(installSchemeOf(layout), {
       cached,
       bytecode,
       pythonScripts: new Map([
