@@ -110,5 +110,7 @@ function handleSignals(): void {
 
 if (import.meta.main) {
   handleSignals();
-  Deno.exit(await main(Deno.args));
+  // Not Deno.exit(): ending normally lets Deno store the V8 code cache of these modules, which
+  // saves the next run 4-5 ms of compiling (Deno.exit skips the store).
+  Deno.exitCode = await main(Deno.args);
 }

@@ -3,10 +3,15 @@
  * same interpreter, a fresh target directory for every run, runs interleaved so that machine
  * noise hits both sides alike. Prints the median of each and the ratio.
  *
- * mkvenv runs as `deno run main.ts` (the release binary cannot be built here); its time
- * includes Deno's own start-up, which the compiled binary shares. The bench also prints that
- * start-up alone (`main.ts --version`) and mkvenv's first run on an empty cache (unpacking and
- * byte-compiling the pip wheel once), which the timed runs do not include.
+ * Which mkvenv: `MKVENV_BENCH_BIN` (the words that run it, e.g. a compiled release binary; the
+ * CI workflow times the binary it compiles this way). Otherwise the release binary's stand-in:
+ * `deno run` of the single-file bundle (`deno task bundle`), built into a scratch directory,
+ * because `deno compile` cannot run here. Like the binary, the bundle is one pre-transpiled
+ * module graph and reads no `deno.json`; `deno run main.ts` from source also loads and
+ * transpile-caches 30-odd modules, and its `--without-pip` figure is printed too. Times include
+ * Deno's own start-up; the bench prints it alone (an empty script), mkvenv's `--version`, and
+ * mkvenv's first run on an empty cache (unpacking and byte-compiling the pip wheel once), which
+ * the timed runs do not include.
  *
  * virtualenv is installed from the local package mirror into a scratch venv (made by mkvenv);
  * without it, its comparison is skipped with a note.
@@ -16,6 +21,7 @@ import { join } from "../lib/paths.ts";
 const PYTHON = Deno.env.get("MKVENV_BENCH_PYTHON") ?? "/root/.pyenv/versions/3.12.1/bin/python3.12";
 const RUNS = Number(Deno.env.get("MKVENV_BENCH_RUNS") ?? "15");
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
+const SOURCE: readonly string[] = [Deno.execPath(), "run", "--allow-all", MAIN];
 
 /** One side of a comparison: the command that creates a venv at `target`. */
 export interface Side {
@@ -89,10 +95,31 @@ export async function runCase(c: Case, runs = RUNS): Promise<{ ours: number; the
   }
 }
 
-const mkvenvSide = (extra: string[]): Side => ({
+/** The words that run mkvenv in the timed runs (see the header); set by `chooseMkvenv`. */
+let MKVENV: readonly string[] = SOURCE;
+
+/** `MKVENV_BENCH_BIN`, else the bundle built into `dir`. Returns how it is described. */
+async function chooseMkvenv(dir: string): Promise<string> {
+  const bin = Deno.env.get("MKVENV_BENCH_BIN");
+  if (bin) {
+    MKVENV = bin.split(" ").filter((w) => w !== "");
+    return `mkvenv = ${bin} (MKVENV_BENCH_BIN)`;
+  }
+  const bundle = join(dir, "mkvenv.js");
+  const argv = ["bundle", "--quiet", "--platform", "deno", "--output", bundle, MAIN];
+  await exec([Deno.execPath(), ...argv], Deno.env.toObject());
+  MKVENV = [Deno.execPath(), "run", "--allow-all", "--no-config", bundle];
+  return "mkvenv = deno run of the bundle (the release binary's stand-in)";
+}
+
+const mkvenvSide = (extra: string[], words?: readonly string[]): Side => ({
   label: `mkvenv ${extra.join(" ")}`.trim(),
-  argv: (t) => [Deno.execPath(), "run", "--allow-all", MAIN, "-p", PYTHON, ...extra, t],
+  argv: (t) => [...(words ?? MKVENV), "-p", PYTHON, ...extra, t],
 });
+const withoutPip: Side = {
+  label: `${PYTHON} -m venv --without-pip`,
+  argv: (t) => [PYTHON, "-m", "venv", "--without-pip", t],
+};
 
 const SLOW_RUNS = Number(Deno.env.get("MKVENV_BENCH_SLOW_RUNS") ?? "5");
 const venvWithPip: Side = {
@@ -120,10 +147,13 @@ export const CASES: Case[] = [
   {
     title: "create a venv without pip",
     ours: mkvenvSide(["--without-pip"]),
-    theirs: {
-      label: `${PYTHON} -m venv --without-pip`,
-      argv: (t) => [PYTHON, "-m", "venv", "--without-pip", t],
-    },
+    theirs: withoutPip,
+    target: 2,
+  },
+  {
+    title: "create a venv without pip, mkvenv run from source (deno run main.ts)",
+    ours: mkvenvSide(["--without-pip"], SOURCE),
+    theirs: withoutPip,
     target: 2,
   },
 ];
@@ -173,39 +203,52 @@ async function virtualenvCase(dir: string): Promise<Case | string> {
   };
 }
 
-async function startupAndColdRun(): Promise<{ startup: number; cold: number }> {
+async function startupAndColdRun(): Promise<{ deno: number; startup: number; cold: number }> {
   const dir = await Deno.makeTempDir({ prefix: "mkvenv-bench-" });
   try {
     const env = { ...Deno.env.toObject(), MKVENV_CACHE_DIR: join(dir, ".cache") };
     const cold = await timeOnce(mkvenvSide([]), dir, env);
+    const empty = join(dir, "empty.js");
+    await Deno.writeTextFile(empty, "");
     const startup: number[] = [];
+    const deno: number[] = [];
     for (let i = 0; i < RUNS; i++) {
-      const start = performance.now();
-      await exec([Deno.execPath(), "run", "--allow-all", MAIN, "--version"], env);
+      let start = performance.now();
+      await exec([...MKVENV, "--version"], env);
       startup.push(performance.now() - start);
+      start = performance.now();
+      await exec([Deno.execPath(), "run", "--no-config", empty], env);
+      deno.push(performance.now() - start);
     }
-    return { startup: median(startup), cold };
+    return { deno: median(deno), startup: median(startup), cold };
   } finally {
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
 }
 
 if (import.meta.main) {
+  const scratch = await Deno.makeTempDir({ prefix: "mkvenv-bench-tools-" });
+  const which = await chooseMkvenv(scratch);
   console.log(
     `interpreter: ${PYTHON}; ${RUNS} interleaved runs each (${SLOW_RUNS} against python -m venv ` +
-      "with pip), medians, fresh target each run; mkvenv = deno run main.ts, Deno start-up included",
+      `with pip), medians, fresh target each run; ${which}; Deno start-up included`,
   );
-  const { startup, cold } = await startupAndColdRun();
+  const { deno, startup, cold } = await startupAndColdRun();
   console.log(
-    `mkvenv start-up alone (deno run main.ts --version): ${startup.toFixed(1)} ms; ` +
+    `Deno start-up alone (deno run of an empty script): ${deno.toFixed(1)} ms; ` +
+      `mkvenv --version: ${startup.toFixed(1)} ms; ` +
       `first run on an empty cache (unpack + byte-compile pip once): ${cold.toFixed(0)} ms`,
   );
-  const scratch = await Deno.makeTempDir({ prefix: "mkvenv-bench-tools-" });
+  // `deno task bench WORD`: only the comparisons whose title contains WORD.
+  const only = Deno.args[0];
+  const wanted = (title: string) => only === undefined || title.includes(only);
   const cases = [...CASES];
-  const ve = await virtualenvCase(scratch);
-  if (typeof ve === "string") console.log(ve);
-  else cases.push(ve);
-  for (const c of cases) {
+  if (wanted("virtualenv")) {
+    const ve = await virtualenvCase(scratch);
+    if (typeof ve === "string") console.log(ve);
+    else cases.push(ve);
+  }
+  for (const c of cases.filter((c) => wanted(c.title))) {
     const r = await runCase(c, c.runs ?? RUNS);
     const ratio = r.theirs / r.ours;
     console.log(

@@ -11,8 +11,7 @@ import { type BuildOptions, computeLayout, pathFor, type VenvLayout } from "./la
 import { acquireLock } from "./lock.ts";
 import { basename, dirname, join } from "./paths.ts";
 import type { LinkMode } from "./file_links.ts";
-import { upgradeDeps } from "./pip.ts";
-import { prepareSeed, seedPip, type SeedPlan } from "./pip_seed.ts";
+import type { seedPip, SeedPlan } from "./pip_seed.ts";
 import { parsePythonStrLiteral, parsePyvenvCfg, renderPyvenvCfg } from "./pyvenv_cfg.ts";
 import { posixCommandLine, windowsCommandLine } from "./shell_quote.ts";
 import {
@@ -153,18 +152,50 @@ function checkExisting(envDir: string, cfgPath: string, options: BuildOptions & 
   }
 }
 
+/**
+ * The pip-seeding code (wheels, zip, hashes, launchers), loaded only when pip is asked for, so
+ * `--without-pip` does not pay for compiling it. A literal specifier: `deno compile` embeds it.
+ */
+function loadSeeding(): Promise<typeof import("./pip_seed.ts")> {
+  return import("./pip_seed.ts");
+}
+
+/** The chosen seed wheels and the function that installs them. */
+interface Seeding {
+  plan: SeedPlan;
+  install: typeof seedPip;
+}
+
+/**
+ * The directories of `layout` below the venv's root with every parent they need, parents
+ * first: made one by one in the fresh stage, no call fails on one that exists.
+ */
+export function directoriesUnder(layout: VenvLayout): string[] {
+  const path = pathFor(layout.platform);
+  const ordered = new Set<string>();
+  const add = (dir: string) => {
+    if (dir === layout.envDir || ordered.has(dir)) return;
+    const parent = path.dirname(dir);
+    if (parent === dir) throw new Error(`internal: ${dir} is outside ${layout.envDir}`);
+    add(parent);
+    ordered.add(dir);
+  };
+  for (const dir of layout.dirs) add(dir);
+  return [...ordered];
+}
+
 /** Assemble the complete venv described by `layout` (final paths) in `stage`. */
 function assemble(
   stage: Stage,
   layout: VenvLayout,
   cfgText: string,
   build: BuildOptions,
-  seed: { plan: SeedPlan; options: BuildContext; existing: boolean } | null,
+  seed: Seeding & { options: BuildContext; existing: boolean } | null,
 ) {
   const at = stage.at;
-  for (const dir of layout.dirs) {
+  for (const dir of directoriesUnder(layout)) {
     try {
-      Deno.mkdirSync(at(dir), { recursive: true });
+      Deno.mkdirSync(at(dir));
     } catch (e: unknown) {
       throw osError(`Cannot create the directory ${q(dir)}`, e);
     }
@@ -193,7 +224,7 @@ function assemble(
   }
   if (seed !== null) {
     seed.options.log?.("installing pip");
-    seedPip(layout, seed.plan, {
+    seed.install(layout, seed.plan, {
       at,
       // What the venv has now survives the commit, unless --clear empties it.
       skipInstalled: seed.existing && !build.clear,
@@ -218,8 +249,9 @@ export async function buildVenv(
   const envDir = absoluteEnvDir(info, envDirArg, options.cwd);
   checkEnvDir(info, envDir);
   // Choose and cache the seed wheels before touching the disk: a missing wheel leaves nothing.
-  const seed = options.withPip
-    ? await prepareSeed(info, {
+  const seeding = options.withPip ? await loadSeeding() : null;
+  const plan = seeding
+    ? await seeding.prepareSeed(info, {
       pipWheels: (options.pipWheels ?? []).map((w) =>
         pathFor(info.platform).resolve(options.cwd, w)
       ),
@@ -229,9 +261,10 @@ export async function buildVenv(
     })
     : null;
   try {
+    const seed = seeding && plan && { plan, install: seeding.seedPip };
     return await buildWithSeed(envDir, found, options, seed);
   } finally {
-    seed?.dispose();
+    plan?.dispose();
   }
 }
 
@@ -239,7 +272,7 @@ async function buildWithSeed(
   envDir: string,
   found: FoundInterpreter,
   options: BuildOptions & BuildContext,
-  seed: SeedPlan | null,
+  seed: Seeding | null,
 ): Promise<VenvLayout> {
   const { info } = found;
   const log = options.log ?? (() => {});
@@ -274,7 +307,7 @@ async function buildWithSeed(
     const stage = createStage(envDir, existing !== null);
     const unregisterStage = onInterrupt(() => stage.discard());
     try {
-      const seeding = seed && { plan: seed, options, existing: existing !== null };
+      const seeding = seed && { ...seed, options, existing: existing !== null };
       assemble(stage, layout, cfgText, build, seeding);
       if (existing !== null && !options.clear && lstatOrNull(cfgPath) === null) {
         const clashes = conflicts(stage, envDir);
@@ -298,6 +331,7 @@ async function buildWithSeed(
 
     if (build.upgradeDeps) {
       log("upgrading the core dependencies");
+      const { upgradeDeps } = await import("./pip.ts");
       await upgradeDeps(layout, info);
     }
     return layout;

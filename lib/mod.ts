@@ -24,6 +24,5 @@ export {
   type VenvLayout,
 } from "./layout.ts";
 export { LINK_MODES, type LinkMode } from "./file_links.ts";
-export { prepareSeed, type SeedOptions, seedPip, type SeedPlan } from "./pip_seed.ts";
 export { MKVENV_VERSION } from "./pyvenv_cfg.ts";
 export { runInterruptCleanups } from "./staging.ts";

@@ -10,6 +10,17 @@ export const ROOT = fileURLToPath(new URL("..", import.meta.url));
 /** main.ts, the CLI. */
 export const MAIN = join(ROOT, "main.ts");
 
+/**
+ * The words that run mkvenv: `deno run main.ts` from source, or the program `MKVENV_TEST_BIN`
+ * names (a compiled release binary, or `deno run` of the bundle), so the same tests check the
+ * artefact that ships.
+ */
+export const MKVENV_COMMAND: readonly string[] = (() => {
+  const bin = Deno.env.get("MKVENV_TEST_BIN");
+  if (bin) return bin.split(" ").filter((w) => w !== "");
+  return [Deno.execPath(), "run", "--allow-all", "--quiet", MAIN];
+})();
+
 /** One real CPython from pyenv. */
 export interface RealPython {
   /** `3.12.1` */
@@ -92,12 +103,13 @@ export async function run(
   };
 }
 
-/** Run the mkvenv CLI from source with `args`, a private cache unless `env` names one. */
+/** Run the mkvenv CLI (`MKVENV_COMMAND`) with `args`, the shared cache unless `env` names one. */
 export function mkvenv(
   args: readonly string[],
   options: { cwd?: string; env?: Record<string, string> } = {},
 ): Promise<Ran> {
-  return run(Deno.execPath(), ["run", "--allow-all", "--quiet", MAIN, ...args], {
+  const [cmd, ...words] = MKVENV_COMMAND;
+  return run(cmd!, [...words, ...args], {
     ...(options.cwd ? { cwd: options.cwd } : {}),
     env: { MKVENV_CACHE_DIR: SHARED_TEST_CACHE, ...options.env },
   });

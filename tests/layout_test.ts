@@ -1,5 +1,6 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
-import { computeLayout, defaultBuildOptions } from "../lib/layout.ts";
+import { directoriesUnder } from "../lib/builder.ts";
+import { computeLayout, defaultBuildOptions, pathFor } from "../lib/layout.ts";
 import { fixture, FIXTURES } from "./fixtures/probe_fixtures.ts";
 
 const CWD = "/home/u/project";
@@ -141,4 +142,28 @@ Deno.test("layout() resolves --prompt . to the current directory's name from 3.9
 Deno.test("layout() writes .gitignore unless --without-scm-ignore-files", () => {
   assertEquals(layoutOf("cpython-3.7-linux", "/e").gitignorePath, "/e/.gitignore");
   assertEquals(layoutOf("cpython-3.13-linux", "/e", { scmIgnoreFiles: false }).gitignorePath, null);
+});
+
+Deno.test("directoriesUnder(): every directory of the layout and its parents, parents first", () => {
+  for (const name of FIXTURES) {
+    const info = fixture(name);
+    const env = info.platform === "windows" ? "C:\\work\\env" : "/work/env";
+    const layout = layoutOf(name, env);
+    const dirs = directoriesUnder(layout);
+    const path = pathFor(info.platform);
+    assertEquals(new Set(dirs).size, dirs.length, name);
+    for (const [i, dir] of dirs.entries()) {
+      const parent = path.dirname(dir);
+      assert(parent === env || dirs.indexOf(parent) < i, `${name}: ${dir} before its parent`);
+    }
+    for (const dir of layout.dirs.filter((d) => d !== env)) assert(dirs.includes(dir), dir);
+  }
+  assertEquals(directoriesUnder(layoutOf("cpython-3.12-linux", "/work/env")), [
+    "/work/env/include",
+    "/work/env/include/python3.12",
+    "/work/env/lib",
+    "/work/env/lib/python3.12",
+    "/work/env/lib/python3.12/site-packages",
+    "/work/env/bin",
+  ]);
 });

@@ -4,9 +4,8 @@
  */
 import { deepEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { MKVENV_COMMAND } from "../_util.ts";
 
-const MAIN = fileURLToPath(new URL("../../main.ts", import.meta.url));
 const PYENV_ROOT = "/root/.pyenv";
 const DENO_DIR = Deno.env.get("DENO_DIR") ??
   join(Deno.env.get("XDG_CACHE_HOME") ?? join(Deno.env.get("HOME") ?? "/root", ".cache"), "deno");
@@ -46,7 +45,7 @@ class Scratch {
       NO_COLOR: "1",
       ...options.env,
     };
-    const deno = [Deno.execPath(), "run", "--allow-all", MAIN, ...args];
+    const deno = [...MKVENV_COMMAND, ...args];
     const argv = options.strace
       ? ["strace", "-f", "-qq", "-e", "trace=execve", "-o", options.strace, ...deno]
       : deno;

@@ -4,7 +4,7 @@
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { join } from "node:path";
-import { MAIN, mkvenv, pyenvPython, run, tempDir } from "../_util.ts";
+import { mkvenv, MKVENV_COMMAND, pyenvPython, run, tempDir } from "../_util.ts";
 
 const PY = pyenvPython("3.12");
 const KILLS = 8;
@@ -36,8 +36,8 @@ Deno.test("SIGKILL during a build leaves nothing or a working venv, and a rerun 
   const seen = new Set<string>();
   for (let i = 0; i < KILLS; i++) {
     const env = join(tmp.path, `env${i}`);
-    const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "--quiet", MAIN, "-p", PY.exe, env],
+    const child = new Deno.Command(MKVENV_COMMAND[0]!, {
+      args: [...MKVENV_COMMAND.slice(1), "-p", PY.exe, env],
       env: { MKVENV_CACHE_DIR: i % 2 ? cache : join(tmp.path, `cache${i}`) },
       stdout: "null",
       stderr: "null",

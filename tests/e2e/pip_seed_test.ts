@@ -6,8 +6,8 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { parseRecord, recordHash } from "../../lib/wheel.ts";
 import { bundledWheel, PY312, run, type RunResult, writeWheel } from "../_wheel_fixture.ts";
+import { MKVENV_COMMAND } from "../_util.ts";
 
-const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 const ROOT = await Deno.makeTempDir({ prefix: "mkvenv-pipseed-" });
 globalThis.addEventListener("unload", () => Deno.removeSync(ROOT, { recursive: true }));
 const CACHE = join(ROOT, "cache");
@@ -35,7 +35,8 @@ function env(extra: Record<string, string> = {}): Record<string, string> {
 }
 
 async function mkvenv(args: string[], extra: Record<string, string> = {}): Promise<RunResult> {
-  return await run(Deno.execPath(), ["run", "-A", MAIN, ...args], { env: env(extra) });
+  const [cmd, ...words] = MKVENV_COMMAND;
+  return await run(cmd!, [...words, ...args], { env: env(extra) });
 }
 
 async function ok(cmd: string, args: string[], extra: Record<string, string> = {}) {

@@ -8,7 +8,15 @@ import {
   ok as assert,
 } from "node:assert/strict";
 import { join } from "node:path";
-import { MAIN, mkvenv, pyenvPython, run, SHARED_TEST_CACHE, tempDir, tree } from "../_util.ts";
+import {
+  mkvenv,
+  MKVENV_COMMAND,
+  pyenvPython,
+  run,
+  SHARED_TEST_CACHE,
+  tempDir,
+  tree,
+} from "../_util.ts";
 
 const PY = pyenvPython("3.12");
 
@@ -178,8 +186,8 @@ Deno.test("Ctrl-C during a build removes the stage and the lock and exits 130", 
   const env = join(tmp.path, "env");
   // The build is held at the lock, which another process holds, long enough to interrupt it.
   const holder = await holdLock(join(tmp.path, ".env.mkvenv.lock"));
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--quiet", MAIN, "-p", PY.exe, "--without-pip", env],
+  const child = new Deno.Command(MKVENV_COMMAND[0]!, {
+    args: [...MKVENV_COMMAND.slice(1), "-p", PY.exe, "--without-pip", env],
     env: { MKVENV_CACHE_DIR: SHARED_TEST_CACHE },
     stdout: "null",
     stderr: "piped",
@@ -282,13 +290,12 @@ Deno.test("ENV_DIR refusals: inside the base prefix, not UTF-8, too long, a dang
   // A non-UTF-8 name can only be passed through a shell.
   const sh = await run("sh", [
     "-c",
-    `exec "$0" run -A --quiet "$1" -p "$2" --without-pip "$(printf 'bad\\377name')"`,
-    Deno.execPath(),
-    MAIN,
-    PY.exe,
+    `exec "$@" -p "$PY" --without-pip "$(printf 'bad\\377name')"`,
+    "sh",
+    ...MKVENV_COMMAND,
   ], {
     cwd: tmp.path,
-    env: { MKVENV_CACHE_DIR: SHARED_TEST_CACHE },
+    env: { MKVENV_CACHE_DIR: SHARED_TEST_CACHE, PY: PY.exe },
   });
   assertEquals(sh.code, 1, sh.stderr);
   assertMatch(errorLine(sh.stderr), /not valid UTF-8/);

@@ -1,0 +1,68 @@
+/**
+ * The single-file bundle (`deno task bundle`), which the benchmark times as the stand-in for
+ * the release binary: it builds, and the venvs it makes, with and without pip, are the ones
+ * `deno run main.ts` makes, file for file. It carries the text-imported templates and the
+ * pip-seeding modules that are imported only when pip is asked for.
+ */
+import { deepStrictEqual as assertEquals } from "node:assert/strict";
+import { join } from "node:path";
+import { parsePyvenvCfg } from "../../lib/pyvenv_cfg.ts";
+import { MAIN, mkvenv, pyenvPython, run, SHARED_TEST_CACHE, tempDir, tree } from "../_util.ts";
+
+const PY = pyenvPython("3.12");
+
+/**
+ * A venv's tree and the contents of its files (byte-compiled files left out), with
+ * pyvenv.cfg's `command`, which names the program that made it, left out.
+ */
+async function snapshot(env: string): Promise<{ tree: string[]; files: Map<string, string> }> {
+  const listing = tree(env, { skip: (rel) => rel.endsWith("__pycache__") });
+  const files = new Map<string, string>();
+  for (const line of listing.filter((l) => l.startsWith("f "))) {
+    const rel = line.slice(line.indexOf(" ", 2) + 1);
+    const text = await Deno.readTextFile(join(env, rel));
+    files.set(
+      rel,
+      rel === "pyvenv.cfg"
+        ? [...parsePyvenvCfg(text)].filter(([k]) => k !== "command").join("\n")
+        : text,
+    );
+  }
+  return { tree: listing, files };
+}
+
+Deno.test("the bundle builds and makes the same venvs as the source", async () => {
+  await using tmp = await tempDir();
+  const bundle = join(tmp.path, "mkvenv.js");
+  const built = await run(Deno.execPath(), [
+    "bundle",
+    "--quiet",
+    "--platform",
+    "deno",
+    "--output",
+    bundle,
+    MAIN,
+  ]);
+  assertEquals(built.code, 0, built.stderr);
+  // Both venvs at the same path, one after the other: the scripts in them name their place.
+  const env = join(tmp.path, "env");
+  for (const extra of [["--without-pip"], []]) {
+    const a = await mkvenv(["-p", PY.exe, ...extra, env]);
+    assertEquals(a.code, 0, a.stderr);
+    const fromSource = await snapshot(env);
+    assertEquals(fromSource.files.has("bin/activate"), true);
+    await Deno.remove(env, { recursive: true });
+    const b = await run(
+      Deno.execPath(),
+      ["run", "--allow-all", "--quiet", bundle, "-p", PY.exe, ...extra, env],
+      { env: { MKVENV_CACHE_DIR: SHARED_TEST_CACHE } },
+    );
+    assertEquals(b.code, 0, b.stderr);
+    const fromBundle = await snapshot(env);
+    assertEquals(fromBundle.tree, fromSource.tree);
+    assertEquals(fromBundle.files, fromSource.files);
+    const pip = await run(join(env, "bin", "python"), ["-m", "pip", "--version"]);
+    assertEquals(pip.code === 0, extra.length === 0, pip.stderr);
+    await Deno.remove(env, { recursive: true });
+  }
+});
