@@ -229,10 +229,13 @@ Deno.test("a probe that hangs or prints garbage fails with its command and outpu
   await Deno.writeTextFile(garbage, "#!/bin/sh\necho 'Python 4 says hello'\n");
   await Deno.chmod(hang, 0o755);
   await Deno.chmod(garbage, 0o755);
+  const started = Date.now();
   const r1 = await mkvenv(["-p", hang, "--without-pip", join(tmp.path, "a")], {
     env: { MKVENV_PROBE_TIMEOUT: "1" },
   });
   assertEquals(r1.code, 1);
+  // It gives up after the timeout and does not wait for the `sleep 30` holding the probe's pipes.
+  assert(Date.now() - started < 20_000, `took ${Date.now() - started} ms`);
   assertMatch(errorLine(r1.stderr), /did not answer mkvenv's probe within 1 s/);
   assert(r1.stderr.includes(`command: ${hang} -I -c`), r1.stderr);
   const r2 = await mkvenv(["-p", garbage, "--without-pip", join(tmp.path, "b")]);
