@@ -4,11 +4,11 @@
  * noise hits both sides alike. Prints the median of each and the ratio.
  *
  * Which mkvenv: `MKVENV_BENCH_BIN` (the words that run it, e.g. a compiled release binary; the
- * CI workflow times the binary it compiles this way). Otherwise the release binary's stand-in:
- * `deno run` of the single-file bundle (`deno task bundle`), built into a scratch directory,
- * because `deno compile` cannot run here. Like the binary, the bundle is one pre-transpiled
- * module graph and reads no `deno.json`; `deno run main.ts` from source also loads and
- * transpile-caches 30-odd modules, and its `--without-pip` figure is printed too. Times include
+ * CI workflow times the binary it compiles this way). Otherwise `deno run` of the program the
+ * binary is compiled from (`dist/mkvenv.js`, scripts/build.ts), built into a scratch directory,
+ * because `deno compile` cannot run here; like the binary it reads no `deno.json`. `deno run
+ * main.ts` from source also loads and transpile-caches 30-odd modules; its `--without-pip`
+ * figure is printed too. Times include
  * Deno's own start-up; the bench prints it alone (an empty script), mkvenv's `--version`, and
  * mkvenv's first run on an empty cache (unpacking and byte-compiling the pip wheel once), which
  * the timed runs do not include.
@@ -17,6 +17,7 @@
  * without it, its comparison is skipped with a note.
  */
 import { join } from "../lib/paths.ts";
+import { build } from "../scripts/build.ts";
 
 const PYTHON = Deno.env.get("MKVENV_BENCH_PYTHON") ?? "/root/.pyenv/versions/3.12.1/bin/python3.12";
 const RUNS = Number(Deno.env.get("MKVENV_BENCH_RUNS") ?? "15");
@@ -105,11 +106,9 @@ async function chooseMkvenv(dir: string): Promise<string> {
     MKVENV = bin.split(" ").filter((w) => w !== "");
     return `mkvenv = ${bin} (MKVENV_BENCH_BIN)`;
   }
-  const bundle = join(dir, "mkvenv.js");
-  const argv = ["bundle", "--quiet", "--platform", "deno", "--output", bundle, MAIN];
-  await exec([Deno.execPath(), ...argv], Deno.env.toObject());
-  MKVENV = [Deno.execPath(), "run", "--allow-all", "--no-config", bundle];
-  return "mkvenv = deno run of the bundle (the release binary's stand-in)";
+  const program = await build(join(dir, "mkvenv.js"));
+  MKVENV = [Deno.execPath(), "run", "--allow-all", "--no-config", program];
+  return "mkvenv = deno run of dist/mkvenv.js as scripts/build.ts makes it (what the binary runs)";
 }
 
 const mkvenvSide = (extra: string[], words?: readonly string[]): Side => ({

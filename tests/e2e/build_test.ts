@@ -1,13 +1,14 @@
 /**
- * The single-file bundle (`deno task bundle`), which the benchmark times as the stand-in for
- * the release binary: it builds, and the venvs it makes, with and without pip, are the ones
- * `deno run main.ts` makes, file for file. It carries the text-imported templates and the
+ * The release program (`deno task build`: dist/mkvenv.js, which the binaries are compiled from
+ * and the benchmark times): it builds, and the venvs it makes, with and without pip, are the
+ * ones `deno run main.ts` makes, file for file. It carries the text-imported templates and the
  * pip-seeding modules that are imported only when pip is asked for.
  */
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { join } from "node:path";
 import { parsePyvenvCfg } from "../../lib/pyvenv_cfg.ts";
-import { MAIN, mkvenv, pyenvPython, run, SHARED_TEST_CACHE, tempDir, tree } from "../_util.ts";
+import { buildProgram } from "../../scripts/build.ts";
+import { mkvenv, pyenvPython, run, SHARED_TEST_CACHE, tempDir, tree } from "../_util.ts";
 
 const PY = pyenvPython("3.12");
 
@@ -31,19 +32,10 @@ async function snapshot(env: string): Promise<{ tree: string[]; files: Map<strin
   return { tree: listing, files };
 }
 
-Deno.test("the bundle builds and makes the same venvs as the source", async () => {
+Deno.test("the built program makes the same venvs as the source", async () => {
   await using tmp = await tempDir();
-  const bundle = join(tmp.path, "mkvenv.js");
-  const built = await run(Deno.execPath(), [
-    "bundle",
-    "--quiet",
-    "--platform",
-    "deno",
-    "--output",
-    bundle,
-    MAIN,
-  ]);
-  assertEquals(built.code, 0, built.stderr);
+  const program = join(tmp.path, "mkvenv.js");
+  await Deno.writeTextFile(program, await buildProgram());
   // Both venvs at the same path, one after the other: the scripts in them name their place.
   const env = join(tmp.path, "env");
   for (const extra of [["--without-pip"], []]) {
@@ -54,13 +46,13 @@ Deno.test("the bundle builds and makes the same venvs as the source", async () =
     await Deno.remove(env, { recursive: true });
     const b = await run(
       Deno.execPath(),
-      ["run", "--allow-all", "--quiet", bundle, "-p", PY.exe, ...extra, env],
+      ["run", "--allow-all", "--quiet", program, "-p", PY.exe, ...extra, env],
       { env: { MKVENV_CACHE_DIR: SHARED_TEST_CACHE } },
     );
     assertEquals(b.code, 0, b.stderr);
-    const fromBundle = await snapshot(env);
-    assertEquals(fromBundle.tree, fromSource.tree);
-    assertEquals(fromBundle.files, fromSource.files);
+    const fromProgram = await snapshot(env);
+    assertEquals(fromProgram.tree, fromSource.tree);
+    assertEquals(fromProgram.files, fromSource.files);
     const pip = await run(join(env, "bin", "python"), ["-m", "pip", "--version"]);
     assertEquals(pip.code === 0, extra.length === 0, pip.stderr);
     await Deno.remove(env, { recursive: true });
