@@ -1,6 +1,7 @@
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import * as node from "node:path";
-import { posix, win32 } from "../lib/paths.ts";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { fromFileUrl, posix, win32 } from "../lib/paths.ts";
 
 const POSIX_CASES = [
   "",
@@ -81,4 +82,17 @@ Deno.test("lib/paths win32 agrees with node:path win32", () => {
       `resolve ${p}`,
     );
   }
+});
+
+Deno.test("fromFileUrl() agrees with node:url on this platform's file URLs", () => {
+  const paths = ["/", "/a/b.ts", "/with space/x", "/é/ü ß", "/100%/#hash?q", "/a/../b"];
+  for (const path of paths) {
+    const url = pathToFileURL(path);
+    assertEquals(fromFileUrl(url.href), fileURLToPath(url), url.href);
+    assertEquals(fromFileUrl(url), fileURLToPath(url), url.href);
+  }
+  assertEquals(
+    fromFileUrl("file:///tmp/x.ts?query#hash"),
+    fileURLToPath("file:///tmp/x.ts?query#hash"),
+  );
 });
