@@ -6,12 +6,13 @@
  * Which mkvenv: `MKVENV_BENCH_BIN` (the words that run it, e.g. a compiled release binary; the
  * CI workflow times the binary it compiles this way). Otherwise `deno run` of the program the
  * binary is compiled from (`dist/mkvenv.js`, scripts/build.ts), built into a scratch directory,
- * because `deno compile` cannot run here; like the binary it reads no `deno.json`. `deno run
- * main.ts` from source also loads and transpile-caches 30-odd modules; its `--without-pip`
- * figure is printed too. Times include
- * Deno's own start-up; the bench prints it alone (an empty script), mkvenv's `--version`, and
- * mkvenv's first run on an empty cache (unpacking and byte-compiling the pip wheel once), which
- * the timed runs do not include.
+ * because `deno compile` cannot run here; like the binary, it reads no `deno.json`. The
+ * `--without-pip` figure of `deno run main.ts` from source, which also loads and
+ * transpile-caches 30-odd modules, is printed too.
+ *
+ * Times include Deno's own start-up. The bench prints it alone (an empty script), mkvenv's
+ * `--version`, and mkvenv's first run on an empty cache (unpacking and byte-compiling the pip
+ * wheel once), which the timed runs do not include.
  *
  * virtualenv is installed from the local package mirror into a scratch venv (made by mkvenv);
  * without it, its comparison is skipped with a note.
@@ -99,7 +100,7 @@ export async function runCase(c: Case, runs = RUNS): Promise<{ ours: number; the
 /** The words that run mkvenv in the timed runs (see the header); set by `chooseMkvenv`. */
 let MKVENV: readonly string[] = SOURCE;
 
-/** `MKVENV_BENCH_BIN`, else the bundle built into `dir`. Returns how it is described. */
+/** `MKVENV_BENCH_BIN`, else the program built into `dir`. Returns how it is described. */
 async function chooseMkvenv(dir: string): Promise<string> {
   const bin = Deno.env.get("MKVENV_BENCH_BIN");
   if (bin) {

@@ -249,9 +249,9 @@ export async function buildVenv(
   const envDir = absoluteEnvDir(info, envDirArg, options.cwd);
   checkEnvDir(info, envDir);
   // Choose and cache the seed wheels before touching the disk: a missing wheel leaves nothing.
-  const seeding = options.withPip ? await loadSeeding() : null;
-  const plan = seeding
-    ? await seeding.prepareSeed(info, {
+  const seedModule = options.withPip ? await loadSeeding() : null;
+  const plan = seedModule
+    ? await seedModule.prepareSeed(info, {
       pipWheels: (options.pipWheels ?? []).map((w) =>
         pathFor(info.platform).resolve(options.cwd, w)
       ),
@@ -261,7 +261,7 @@ export async function buildVenv(
     })
     : null;
   try {
-    const seed = seeding && plan && { plan, install: seeding.seedPip };
+    const seed = seedModule && plan && { plan, install: seedModule.seedPip };
     return await buildWithSeed(envDir, found, options, seed);
   } finally {
     plan?.dispose();
