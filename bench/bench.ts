@@ -167,7 +167,7 @@ async function virtualenvCase(dir: string): Promise<Case | string> {
   const tool = join(dir, "virtualenv-tool");
   const env = { ...Deno.env.toObject(), MKVENV_CACHE_DIR: join(dir, ".cache") };
   try {
-    await exec([Deno.execPath(), "run", "--allow-all", MAIN, "-p", PYTHON, tool], env);
+    await exec([...SOURCE, "-p", PYTHON, tool], env);
     await exec([
       join(tool, "bin", "pip"),
       "install",
