@@ -16,6 +16,7 @@ import { dirname, join } from "./paths.ts";
 import compileSource from "../templates/compile_pyc.py" with { type: "text" };
 import { digest, writeFileAtomic } from "./cache.ts";
 import { BuildError, q } from "./errors.ts";
+import { acquireLock } from "./lock.ts";
 import { readWheel, recordHash, type Wheel } from "./wheel.ts";
 
 /** Bump when the layout or `wheel.json` changes shape: older entries are then ignored. */
@@ -171,6 +172,37 @@ async function unpack(
 }
 
 /**
+ * Replace the entry of `sha256` whose `wheel.json` is missing or of another format. Only here
+ * is a published entry ever removed, and only under the entry's lock after reading it again:
+ * the entry may have been published since the caller looked, and other processes may be
+ * compiling into it. Without the lock, two processes could each move aside what the other
+ * had just published.
+ */
+async function rebuild(
+  root: string,
+  sha256: string,
+  bytes: Uint8Array,
+  label: string,
+  options: { log?: (line: string) => void },
+): Promise<CachedWheel> {
+  const dir = join(root, "wheels", sha256);
+  const lock = await acquireLock(`${dir}.lock`, { ...options, what: `the cache entry ${dir}` });
+  try {
+    const json = readJsonOrNull(join(dir, "wheel.json"));
+    if (isWheelJson(json, sha256)) return { dir, sha256, wheel: json.wheel };
+    options.log?.(`replacing the damaged cache entry ${dir} with ${label}`);
+    if (isDirectory(dir)) {
+      const aside = tempSibling(dir);
+      Deno.renameSync(dir, aside);
+      Deno.removeSync(aside, { recursive: true });
+    }
+    return await unpack(root, sha256, bytes, label);
+  } finally {
+    lock.release();
+  }
+}
+
+/**
  * The cache entry of the wheel file `wheelPath` under the cache `root`, unpacking it (after
  * checking it: see `readWheel`) the first time. Throws `BuildError` when the wheel cannot be
  * read or is damaged, or the cache cannot be written.
@@ -215,14 +247,9 @@ export async function cachedWheel(
   const json = readJsonOrNull(join(dir, "wheel.json"));
   let cached: CachedWheel;
   if (isWheelJson(json, sha256)) cached = { dir, sha256, wheel: json.wheel };
+  else if (isDirectory(dir)) cached = await rebuild(root, sha256, bytes, wheelPath, options);
   else {
     log?.(`unpacking ${wheelPath} into ${dir}`);
-    if (isDirectory(dir)) {
-      // A damaged entry (say, from an older format): move it aside, then build it again.
-      const aside = tempSibling(dir);
-      Deno.renameSync(dir, aside);
-      Deno.removeSync(aside, { recursive: true });
-    }
     cached = await unpack(root, sha256, bytes, wheelPath);
   }
   if (indexPath !== null) await writeFileAtomic(indexPath, `${sha256}\n`);

@@ -123,31 +123,62 @@ Deno.test("cachedBytecode() compiles valid timestamp .pyc files once, leaving ou
   }
 });
 
+/**
+ * Run `count` processes at once that each fill the cache `root` with the wheel at `wheelPath`
+ * and compile its bytecode; assert they all succeed, agree, and leave one entry and no
+ * temporary directory or lock behind.
+ */
+async function fillConcurrently(dir: string, root: string, wheelPath: string, count: number) {
+  const script = join(dir, "fill.ts");
+  const lib = new URL("../lib/wheel_cache.ts", import.meta.url).href;
+  await Deno.writeTextFile(
+    script,
+    `import { cachedBytecode, cachedWheel } from ${JSON.stringify(lib)};\n` +
+      `const c = await cachedWheel(Deno.args[0], Deno.args[1]);\n` +
+      `const b = await cachedBytecode(c, { python: ${
+        JSON.stringify(PY312)
+      }, cacheTag: "cpython-312" });\n` +
+      `console.log(JSON.stringify([c.dir, b?.files.length]));\n`,
+  );
+  const results = await Promise.all(
+    Array.from(
+      { length: count },
+      () => run(Deno.execPath(), ["run", "-A", script, root, wheelPath]),
+    ),
+  );
+  for (const r of results) assert.equal(r.code, 0, r.stderr);
+  const answers = new Set(results.map((r) => r.stdout.trim()));
+  assert.equal(answers.size, 1, [...answers].join(" | "));
+  const entries = await tree(join(root, "wheels"));
+  assert.deepEqual(entries.filter((p) => p.includes(".tmp-")), [], "no temporary directory left");
+  assert.deepEqual(entries.filter((p) => p.endsWith(".lock")), [], "no lock file left");
+  assert.equal(entries.filter((p) => /^[0-9a-f]{64}$/.test(p)).length, 1);
+}
+
 Deno.test("concurrent processes filling the same cache entry all succeed and agree", async () => {
   const dir = await Deno.makeTempDir();
   try {
     const wheelPath = await writeWheel(dir, DEMO);
+    await fillConcurrently(dir, join(dir, "cache"), wheelPath, 4);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a damaged cache entry is replaced once while concurrent processes use it", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const wheelPath = await writeWheel(dir, DEMO);
     const root = join(dir, "cache");
-    const script = join(dir, "fill.ts");
-    const lib = new URL("../lib/wheel_cache.ts", import.meta.url).href;
-    await Deno.writeTextFile(
-      script,
-      `import { cachedBytecode, cachedWheel } from ${JSON.stringify(lib)};\n` +
-        `const c = await cachedWheel(Deno.args[0], Deno.args[1]);\n` +
-        `const b = await cachedBytecode(c, { python: ${
-          JSON.stringify(PY312)
-        }, cacheTag: "cpython-312" });\n` +
-        `console.log(JSON.stringify([c.dir, b?.files.length]));\n`,
-    );
-    const results = await Promise.all(
-      Array.from({ length: 4 }, () => run(Deno.execPath(), ["run", "-A", script, root, wheelPath])),
-    );
-    for (const r of results) assert.equal(r.code, 0, r.stderr);
-    const answers = new Set(results.map((r) => r.stdout.trim()));
-    assert.equal(answers.size, 1, [...answers].join(" | "));
-    const entries = await tree(join(root, "wheels"));
-    assert.deepEqual(entries.filter((p) => p.includes(".tmp-")), [], "no temporary directory left");
-    assert.equal(entries.filter((p) => /^[0-9a-f]{64}$/.test(p)).length, 1);
+    const entry = (await cachedWheel(root, wheelPath)).dir;
+    // An entry without its wheel.json, as a crash of an older mkvenv or a user's cleanup leaves.
+    await Deno.remove(join(entry, "wheel.json"));
+    await Deno.writeTextFile(join(entry, "stray"), "left from before\n");
+    await Deno.remove(join(root, "wheels", "by-file"), { recursive: true });
+    await fillConcurrently(dir, root, wheelPath, 6);
+    const json = JSON.parse(await Deno.readTextFile(join(entry, "wheel.json")));
+    assert.equal(json.sha256, entry.split("/").pop());
+    await assert.rejects(Deno.stat(join(entry, "stray")), Deno.errors.NotFound);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
