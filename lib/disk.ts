@@ -73,13 +73,18 @@ export function copyExecutable(from: string, path: string): void {
 }
 
 /**
- * Write a new file at `path` (it must not exist, as in a fresh staging directory), with
- * `mode` (0644 by default: what Python's `open()` gives under the usual umask 022).
+ * Write a new file at `path` (it must not exist, as in a fresh staging directory). Without
+ * `mode` it gets 0666 & ~umask, as Python's `open()` gives; with `mode`, exactly that mode, as
+ * `shutil.copymode` gives.
  */
-export function writeNewFile(path: string, data: string | Uint8Array, mode = 0o644): void {
+export function writeNewFile(path: string, data: string | Uint8Array, mode?: number): void {
   try {
     const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
-    Deno.writeFileSync(path, bytes, { mode, createNew: true });
+    Deno.writeFileSync(
+      path,
+      bytes,
+      mode === undefined ? { createNew: true } : { mode, createNew: true },
+    );
   } catch (e: unknown) {
     throw osError(`Cannot write ${q(path)}`, e);
   }

@@ -6,7 +6,17 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { join } from "node:path";
 import { parsePyvenvCfg } from "../../lib/pyvenv_cfg.ts";
-import { mkvenv, pyenvPythons, pyJson, run, tempDir, tree } from "../_util.ts";
+import {
+  mkvenv,
+  MKVENV_COMMAND,
+  pyenvPythons,
+  pyJson,
+  type RealPython,
+  run,
+  SHARED_TEST_CACHE,
+  tempDir,
+  tree,
+} from "../_util.ts";
 
 /** Files mkvenv adds on purpose (README: "What mkvenv adds"). */
 const ADDITIONS = new Set([
@@ -36,38 +46,51 @@ Deno.test("the pyenv CPythons 3.7-3.13 are on this machine", () => {
   }
 });
 
+/**
+ * Make `env` with `py -m venv --without-pip` and with mkvenv, each in its own parent under
+ * `root`, both run through `wrap` (a command prefix, e.g. one that sets the umask); assert the
+ * trees (entries, modes, link targets) and pyvenv.cfg agree but for mkvenv's additions.
+ */
+async function assertSameAsVenv(py: RealPython, root: string, wrap: readonly string[] = []) {
+  const refParent = join(root, "ref");
+  const ourParent = join(root, "ours");
+  await Deno.mkdir(refParent);
+  await Deno.mkdir(ourParent);
+  const command = (argv: readonly string[], cwd: string) => {
+    const [cmd, ...args] = [...wrap, ...argv];
+    return run(cmd!, args, { cwd, env: { MKVENV_CACHE_DIR: SHARED_TEST_CACHE } });
+  };
+  const ref = await command([py.exe, "-m", "venv", "--without-pip", "env"], refParent);
+  assertEquals(ref.code, 0, ref.stderr);
+  const ours = await command([...MKVENV_COMMAND, "-p", py.exe, "--without-pip", "env"], ourParent);
+  assertEquals(ours.code, 0, ours.stderr);
+  assertEquals(ours.stdout + ours.stderr, "", "success prints nothing");
+
+  const refTree = entriesByPath(tree(join(refParent, "env")));
+  const ourTree = entriesByPath(tree(join(ourParent, "env")));
+  for (const [rel, line] of refTree) {
+    if (isPipFile(rel)) continue;
+    assertEquals(ourTree.get(rel), line, `entry ${rel}`);
+  }
+  for (const rel of ourTree.keys()) {
+    assert(refTree.has(rel) || ADDITIONS.has(rel), `unexpected entry ${rel}`);
+  }
+
+  const refCfg = parsePyvenvCfg(await Deno.readTextFile(join(refParent, "env", "pyvenv.cfg")));
+  const ourCfg = parsePyvenvCfg(await Deno.readTextFile(join(ourParent, "env", "pyvenv.cfg")));
+  const keys = (m: Map<string, string>) => [...m.keys()].filter((k) => k !== "mkvenv");
+  assertEquals(keys(ourCfg), keys(refCfg), "same keys in the same order");
+  for (const [key, value] of refCfg) {
+    if (key === "command") continue;
+    assertEquals(ourCfg.get(key), value, `pyvenv.cfg ${key}`);
+  }
+  assert(ourCfg.get("mkvenv"), "pyvenv.cfg names mkvenv's version");
+}
+
 for (const py of PYTHONS) {
   Deno.test(`mkvenv and python${py.xy} -m venv make the same tree and pyvenv.cfg`, async () => {
     await using tmp = await tempDir();
-    const refParent = join(tmp.path, "ref");
-    const ourParent = join(tmp.path, "ours");
-    await Deno.mkdir(refParent);
-    await Deno.mkdir(ourParent);
-    const ref = await run(py.exe, ["-m", "venv", "--without-pip", "env"], { cwd: refParent });
-    assertEquals(ref.code, 0, ref.stderr);
-    const ours = await mkvenv(["-p", py.exe, "--without-pip", "env"], { cwd: ourParent });
-    assertEquals(ours.code, 0, ours.stderr);
-    assertEquals(ours.stdout + ours.stderr, "", "success prints nothing");
-
-    const refTree = entriesByPath(tree(join(refParent, "env")));
-    const ourTree = entriesByPath(tree(join(ourParent, "env")));
-    for (const [rel, line] of refTree) {
-      if (isPipFile(rel)) continue;
-      assertEquals(ourTree.get(rel), line, `entry ${rel}`);
-    }
-    for (const rel of ourTree.keys()) {
-      assert(refTree.has(rel) || ADDITIONS.has(rel), `unexpected entry ${rel}`);
-    }
-
-    const refCfg = parsePyvenvCfg(await Deno.readTextFile(join(refParent, "env", "pyvenv.cfg")));
-    const ourCfg = parsePyvenvCfg(await Deno.readTextFile(join(ourParent, "env", "pyvenv.cfg")));
-    const keys = (m: Map<string, string>) => [...m.keys()].filter((k) => k !== "mkvenv");
-    assertEquals(keys(ourCfg), keys(refCfg), "same keys in the same order");
-    for (const [key, value] of refCfg) {
-      if (key === "command") continue;
-      assertEquals(ourCfg.get(key), value, `pyvenv.cfg ${key}`);
-    }
-    assert(ourCfg.get("mkvenv"), "pyvenv.cfg names mkvenv's version");
+    await assertSameAsVenv(py, tmp.path);
   });
 
   Deno.test(`a python${py.xy} venv made by mkvenv is a venv at run time`, async () => {
@@ -104,4 +127,13 @@ Deno.test("bin/pip --version works in a venv made with pip (3.12)", async () => 
   const pip = await run(join(env, "bin", "pip"), ["--version"]);
   assertEquals(pip.code, 0, pip.stderr);
   assert(pip.stdout.includes(join(env, "lib", "python3.12", "site-packages", "pip")), pip.stdout);
+});
+
+Deno.test("under umask 077 mkvenv gives every file and directory the mode -m venv gives", async () => {
+  const py = PYTHONS.at(-1);
+  assert(py, "needs a pyenv CPython");
+  await using tmp = await tempDir();
+  // pyvenv.cfg, .gitignore (3.13) and the directories follow the umask; the activation
+  // scripts keep their templates' 0644, as CPython copies the mode.
+  await assertSameAsVenv(py, tmp.path, ["sh", "-c", 'umask 077 && exec "$@"', "sh"]);
 });
