@@ -16,14 +16,54 @@ export function parseLinkMode(value: string): LinkMode | null {
   return (LINK_MODES as readonly string[]).includes(value) ? value as LinkMode : null;
 }
 
+/**
+ * The modes pip gives what it installs under a umask: plain files 0666 & ~umask, executable
+ * files (0777 & ~umask) | 0111, console scripts (0666 & ~umask) | 0555 (distlib adds read and
+ * execute for everyone).
+ */
+export interface InstallModes {
+  file: number;
+  executable: number;
+  script: number;
+}
+
+/** The modes pip gives under `umask`. */
+export function installModes(umask: number): InstallModes {
+  return {
+    file: 0o666 & ~umask,
+    executable: (0o777 & ~umask) | 0o111,
+    script: (0o666 & ~umask) | 0o555,
+  };
+}
+
+/**
+ * The modes of mkvenv's cached files (0644, and 0755 for executables): what pip gives under
+ * the usual umask 022. Under another umask, cached files are copied and given `installModes`.
+ */
+export const CACHED_MODES: InstallModes = installModes(0o022);
+
+/** The process's umask; 022 on Windows, where file modes mean nothing. */
+export function processUmask(): number {
+  return Deno.build.os === "windows" ? 0o022 : Deno.umask();
+}
+
 /** Places files in one mode, remembering a fallback from hard links to copies. */
 export class FilePlacer {
   #mode: LinkMode;
   readonly #log: ((line: string) => void) | undefined;
+  /** The modes copies get when they differ from the cached files' modes, else null. */
+  readonly #modes: InstallModes | null;
 
-  constructor(mode: LinkMode, log?: (line: string) => void) {
+  constructor(mode: LinkMode, log?: (line: string) => void, modes: InstallModes = CACHED_MODES) {
     this.#mode = mode;
     this.#log = log;
+    const same = modes.file === CACHED_MODES.file && modes.executable === CACHED_MODES.executable;
+    this.#modes = same ? null : modes;
+    if (!same && mode === "hardlink") {
+      // A hard link shares the cached file's mode: copy, so each file gets the mode pip gives.
+      this.#log?.(`the umask asks for modes ${modes.file.toString(8)}: copying instead of linking`);
+      this.#mode = "copy";
+    }
   }
 
   /** The mode in use now (a hard-link run may have fallen back to copies). */
@@ -75,6 +115,9 @@ export class FilePlacer {
     }
     Deno.copyFileSync(from, to);
     const st = Deno.statSync(from);
+    if (this.#modes !== null) {
+      Deno.chmodSync(to, (st.mode ?? 0) & 0o111 ? this.#modes.executable : this.#modes.file);
+    }
     if (st.mtime !== null) Deno.utimeSync(to, st.atime ?? st.mtime, st.mtime);
   }
 }

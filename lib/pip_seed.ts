@@ -11,7 +11,7 @@ import { join } from "./paths.ts";
 import { cacheRoot } from "./cache.ts";
 import { launcherName, peMachine, type WindowsMachine } from "./console_scripts.ts";
 import { BuildError, q } from "./errors.ts";
-import { FilePlacer, type LinkMode } from "./file_links.ts";
+import { FilePlacer, installModes, type LinkMode, processUmask } from "./file_links.ts";
 import type { InterpreterInfo } from "./interpreter.ts";
 import { pathFor, type VenvLayout } from "./layout.ts";
 import { compareVersions, parseVersion, specifierAdmits } from "./pep440.ts";
@@ -408,7 +408,8 @@ export interface SeedPipOptions {
  * paths; files go to `options.at` of them). Throws `BuildError` on a file-system failure.
  */
 export function seedPip(layout: VenvLayout, plan: SeedPlan, options: SeedPipOptions = {}): void {
-  const placer = new FilePlacer(options.linkMode ?? "hardlink", options.log);
+  const modes = installModes(processUmask());
+  const placer = new FilePlacer(options.linkMode ?? "hardlink", options.log, modes);
   const scheme = installSchemeOf(layout);
   const launchers = layout.platform === "windows" ? windowsLaunchers(plan, plan.info) : null;
   for (const pkg of plan.packages) {
@@ -433,6 +434,7 @@ export function seedPip(layout: VenvLayout, plan: SeedPlan, options: SeedPipOpti
       bytecode: pkg.bytecode,
       pythonScripts,
       launchers,
+      modes,
     });
     carryOutInstall(installPlan, placer, options.at ? { at: options.at } : {});
     options.log?.(

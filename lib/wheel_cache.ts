@@ -332,6 +332,8 @@ export async function cachedBytecode(
     for (const [i, f] of sources.entries()) {
       const target = pairs[i]![1]!;
       if (!written.has(target)) continue;
+      // Python wrote it under this run's umask; the cache holds 0644, whatever the umask.
+      if (Deno.build.os !== "windows") Deno.chmodSync(target, 0o644);
       const data = Deno.readFileSync(target);
       files.push({
         path: pycPath(f.path, cacheTag),

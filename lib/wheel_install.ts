@@ -13,7 +13,7 @@ import {
   windowsLauncherScript,
 } from "./console_scripts.ts";
 import { BuildError, q } from "./errors.ts";
-import type { FilePlacer } from "./file_links.ts";
+import { CACHED_MODES, type FilePlacer, type InstallModes } from "./file_links.ts";
 import type { Platform, PythonVersion } from "./interpreter.ts";
 import { pathFor, type VenvLayout } from "./layout.ts";
 import { recordHash, type RecordRow, renderRecord, type WheelCategory } from "./wheel.ts";
@@ -58,6 +58,8 @@ export interface InstallSources {
   pythonScripts: ReadonlyMap<string, Uint8Array>;
   /** Windows only: the launcher executables for console and GUI scripts. */
   launchers: { console: Uint8Array; gui: Uint8Array } | null;
+  /** The modes of the files written (default `CACHED_MODES`: those of the umask 022). */
+  modes?: InstallModes;
 }
 
 /** A file to write (not from the cache). */
@@ -99,6 +101,7 @@ function categoryRoot(scheme: InstallScheme, category: WheelCategory, project: s
 export function planWheelInstall(scheme: InstallScheme, sources: InstallSources): InstallPlan {
   const path = pathFor(scheme.platform);
   const { cached, bytecode } = sources;
+  const modes = sources.modes ?? CACHED_MODES;
   const { wheel } = cached;
   const encoder = new TextEncoder();
   const dirs = new Set<string>();
@@ -150,7 +153,7 @@ export function planWheelInstall(scheme: InstallScheme, sources: InstallSources)
         ? `#!${scheme.python}\n`
         : posixScriptHeader(scheme.python);
       const data = new Uint8Array([...encoder.encode(header), ...rest]);
-      write(to, data, 0o755);
+      write(to, data, modes.executable);
       continue;
     }
     links.push({ from: under(root.from, file.path), to });
@@ -195,19 +198,19 @@ export function planWheelInstall(scheme: InstallScheme, sources: InstallSources)
         python: gui ? scheme.pythonw : scheme.python,
         body,
       });
-      write(path.join(scheme.scripts, `${entry.name}.exe`), exe, 0o755);
+      write(path.join(scheme.scripts, `${entry.name}.exe`), exe, modes.script);
     } else {
-      write(path.join(scheme.scripts, entry.name), encoder.encode(body), 0o755);
+      write(path.join(scheme.scripts, entry.name), encoder.encode(body), modes.script);
     }
   }
 
   const distInfo = path.join(scheme.purelib, wheel.distInfo);
   dirs.add(distInfo);
-  write(path.join(distInfo, "INSTALLER"), encoder.encode(`${INSTALLER_NAME}\n`), 0o644);
-  write(path.join(distInfo, "REQUESTED"), new Uint8Array(), 0o644);
+  write(path.join(distInfo, "INSTALLER"), encoder.encode(`${INSTALLER_NAME}\n`), modes.file);
+  write(path.join(distInfo, "REQUESTED"), new Uint8Array(), modes.file);
   const record = path.join(distInfo, "RECORD");
   rows.push({ path: recordPath(record), hash: "", size: "" });
-  writes.push({ path: record, data: encoder.encode(renderRecord(rows)), mode: 0o644 });
+  writes.push({ path: record, data: encoder.encode(renderRecord(rows)), mode: modes.file });
 
   return {
     dirs: [...dirs].sort((a, b) => a.length - b.length),

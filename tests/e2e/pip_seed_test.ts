@@ -394,3 +394,40 @@ Deno.test("an unusable --pip-wheel or --link-mode fails cleanly and creates noth
   );
   await assert.rejects(() => Deno.stat(target), Deno.errors.NotFound);
 });
+
+/** Every directory and file under `root` (not links), by relative path, to its mode in octal. */
+function modesUnder(root: string): Map<string, string> {
+  const out = new Map<string, string>();
+  const walk = (rel: string) => {
+    for (const entry of Deno.readDirSync(join(root, rel))) {
+      const child = rel === "" ? entry.name : `${rel}/${entry.name}`;
+      if (entry.isSymlink) continue;
+      out.set(child, ((Deno.lstatSync(join(root, child)).mode ?? 0) & 0o777).toString(8));
+      if (entry.isDirectory) walk(child);
+    }
+  };
+  walk("");
+  return out;
+}
+
+Deno.test("under umask 077, 002 and 022 pip's files get the modes ensurepip's pip gives", async () => {
+  // A fresh cache, filled under 077: what later runs under another umask link must not carry it.
+  const cache = join(ROOT, "umask-cache");
+  for (const umask of ["077", "002", "022"]) {
+    const dir = join(ROOT, `umask-${umask}`);
+    const withUmask = ["-c", `umask ${umask} && exec "$@"`, "sh"];
+    await ok("sh", [...withUmask, PY312, "-m", "venv", join(dir, "ref")]);
+    await ok("sh", [...withUmask, ...MKVENV_COMMAND, "-p", PY312, join(dir, "ours")], {
+      MKVENV_CACHE_DIR: cache,
+    });
+    const ref = modesUnder(join(dir, "ref"));
+    const ours = modesUnder(join(dir, "ours"));
+    let compared = 0;
+    for (const [rel, mode] of ref) {
+      if (!ours.has(rel)) continue;
+      assert.equal(ours.get(rel), mode, `umask ${umask}: ${rel}`);
+      compared++;
+    }
+    assert.ok(compared > 500, `umask ${umask}: only ${compared} entries in both venvs`);
+  }
+});
