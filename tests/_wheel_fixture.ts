@@ -9,6 +9,15 @@ import { writeZip, type ZipInput } from "../lib/zip.ts";
 /** Python 3.12 from pyenv, the reference interpreter of these tests. */
 export const PY312 = "/root/.pyenv/versions/3.12.1/bin/python3.12";
 
+/**
+ * Options of the tests that need the development machine's pyenv CPythons (PY312, and the
+ * bundled wheels of the others). They run, and fail without them, unless
+ * MKVENV_SKIP_DEV_PYTHONS=1: GitHub's runners set it, and report these tests as ignored.
+ */
+export const DEV_PYTHONS: { ignore: boolean } = {
+  ignore: Deno.env.get("MKVENV_SKIP_DEV_PYTHONS") === "1",
+};
+
 /** The bundled pip wheel of a pyenv CPython, e.g. `bundledWheel("3.13.0", "pip")`. */
 export function bundledWheel(version: string, project: string): string {
   const [major, minor] = version.split(".");

@@ -12,7 +12,7 @@ import {
 import { shPythonWord } from "../lib/shell_quote.ts";
 import { type EntryPoint, readWheel } from "../lib/wheel.ts";
 import { readZipEntries, readZipEntry } from "../lib/zip.ts";
-import { bundledWheel, PY312, run } from "./_wheel_fixture.ts";
+import { bundledWheel, DEV_PYTHONS, PY312, run } from "./_wheel_fixture.ts";
 
 const PIP_MAIN = { module: "pip._internal.cli.main", attr: "main" };
 
@@ -63,40 +63,44 @@ Deno.test("posixScriptHeader() re-executes through /bin/sh for blanks and long p
 
 const HOSTILE_CHARS = [" ", "'", '"', "`", "$", "(", ")", "\\", "!", ";", "&", "|", "*", "?", "~"];
 
-Deno.test("shPythonWord() is the same string to sh and valid, warning-free Python", async () => {
-  const values = ["", "plain", "a b", "it's", "\\", "\\'\\", "$(touch x)`y`", "ü ✓ 🐍"];
-  let seed = 7;
-  for (let i = 0; i < 150; i++) {
-    let value = "";
-    for (let j = 0; j < 12; j++) {
-      seed = (seed * 1103515245 + 12345) % 2147483648;
-      value += seed % 3 === 0 ? "x" : HOSTILE_CHARS[seed % HOSTILE_CHARS.length];
+Deno.test(
+  "shPythonWord() is the same string to sh and valid, warning-free Python",
+  DEV_PYTHONS,
+  async () => {
+    const values = ["", "plain", "a b", "it's", "\\", "\\'\\", "$(touch x)`y`", "ü ✓ 🐍"];
+    let seed = 7;
+    for (let i = 0; i < 150; i++) {
+      let value = "";
+      for (let j = 0; j < 12; j++) {
+        seed = (seed * 1103515245 + 12345) % 2147483648;
+        value += seed % 3 === 0 ? "x" : HOSTILE_CHARS[seed % HOSTILE_CHARS.length];
+      }
+      values.push(value);
     }
-    values.push(value);
-  }
-  const dir = await Deno.makeTempDir();
-  try {
-    const sh = values.map((v) => `printf '%s\\0' ${shPythonWord(v)}\n`).join("");
-    for (const shell of ["/bin/sh", "bash", "dash", "zsh", "ksh", "mksh"]) {
-      const out = await run(shell, ["-c", sh], { cwd: dir });
-      assert.equal(out.stderr, "", shell);
-      assert.deepEqual(out.stdout.split("\0").slice(0, -1), values, shell);
+    const dir = await Deno.makeTempDir();
+    try {
+      const sh = values.map((v) => `printf '%s\\0' ${shPythonWord(v)}\n`).join("");
+      for (const shell of ["/bin/sh", "bash", "dash", "zsh", "ksh", "mksh"]) {
+        const out = await run(shell, ["-c", sh], { cwd: dir });
+        assert.equal(out.stderr, "", shell);
+        assert.deepEqual(out.stdout.split("\0").slice(0, -1), values, shell);
+      }
+      const python = values.map((v) => `${shPythonWord(v)}\n`).join("");
+      const out = await run(PY312, [
+        "-W",
+        "error",
+        "-c",
+        "import sys; compile(sys.stdin.read(), 'x', 'exec')",
+      ], {
+        stdin: python,
+      });
+      assert.equal(out.code, 0, out.stderr);
+      assert.deepEqual([...Deno.readDirSync(dir)], [], "nothing was executed");
+    } finally {
+      await Deno.remove(dir, { recursive: true });
     }
-    const python = values.map((v) => `${shPythonWord(v)}\n`).join("");
-    const out = await run(PY312, [
-      "-W",
-      "error",
-      "-c",
-      "import sys; compile(sys.stdin.read(), 'x', 'exec')",
-    ], {
-      stdin: python,
-    });
-    assert.equal(out.code, 0, out.stderr);
-    assert.deepEqual([...Deno.readDirSync(dir)], [], "nothing was executed");
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  },
+);
 
 /** Make `<dir>/<name>/python` a link to Python 3.12 and a script for it; run it. */
 async function runScriptAt(dir: string, name: string, shell: string | null) {
@@ -126,38 +130,42 @@ async function runScriptAt(dir: string, name: string, shell: string | null) {
   return { out, python, text };
 }
 
-Deno.test("a console script runs its venv python from hostile, spaced and very long paths", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
-    const names = [
-      "plain",
-      "with space",
-      `q'uo"te $(touch MARKER) \`touch MARKER\` back\\slash !bang`,
-      `nospace$(touch${"${IFS}"}MARKER)'"\`!`,
-      Array.from({ length: 6 }, (_, i) => `long-directory-name-number-${i}-xxxxxxxxxxxxxxxxxxxxx`)
-        .join("/"),
-      "spaced " + "y".repeat(100) + "/" + "z".repeat(150),
-    ];
-    for (const [i, name] of names.entries()) {
-      const { out, python, text } = await runScriptAt(join(dir, String(i)), name, null);
-      assert.equal(out.code, 3, `${name}: ${out.stderr}`);
-      assert.deepEqual(JSON.parse(out.stdout), [python, ["two words", "$(touch ARG)", "'"]]);
-      if (python.length > 250) assert.match(text, /^#!\/bin\/sh\n/);
+Deno.test(
+  "a console script runs its venv python from hostile, spaced and very long paths",
+  DEV_PYTHONS,
+  async () => {
+    const dir = await Deno.makeTempDir();
+    try {
+      const names = [
+        "plain",
+        "with space",
+        `q'uo"te $(touch MARKER) \`touch MARKER\` back\\slash !bang`,
+        `nospace$(touch${"${IFS}"}MARKER)'"\`!`,
+        Array.from({ length: 6 }, (_, i) => `long-directory-name-number-${i}-xxxxxxxxxxxxxxxxxxxxx`)
+          .join("/"),
+        "spaced " + "y".repeat(100) + "/" + "z".repeat(150),
+      ];
+      for (const [i, name] of names.entries()) {
+        const { out, python, text } = await runScriptAt(join(dir, String(i)), name, null);
+        assert.equal(out.code, 3, `${name}: ${out.stderr}`);
+        assert.deepEqual(JSON.parse(out.stdout), [python, ["two words", "$(touch ARG)", "'"]]);
+        if (python.length > 250) assert.match(text, /^#!\/bin\/sh\n/);
+      }
+      for (const shell of ["bash", "dash", "zsh", "ksh", "mksh"]) {
+        const { out, python } = await runScriptAt(join(dir, shell), names[2]!, shell);
+        assert.equal(out.code, 3, `${shell}: ${out.stderr}`);
+        assert.equal(JSON.parse(out.stdout)[0], python);
+      }
+      const found: string[] = [];
+      for await (const e of walk(dir)) {
+        if (/MARKER|ARG/.test(e) && !e.includes("touch")) found.push(e);
+      }
+      assert.deepEqual(found, [], "no command in a path was executed");
+    } finally {
+      await Deno.remove(dir, { recursive: true });
     }
-    for (const shell of ["bash", "dash", "zsh", "ksh", "mksh"]) {
-      const { out, python } = await runScriptAt(join(dir, shell), names[2]!, shell);
-      assert.equal(out.code, 3, `${shell}: ${out.stderr}`);
-      assert.equal(JSON.parse(out.stdout)[0], python);
-    }
-    const found: string[] = [];
-    for await (const e of walk(dir)) {
-      if (/MARKER|ARG/.test(e) && !e.includes("touch")) found.push(e);
-    }
-    assert.deepEqual(found, [], "no command in a path was executed");
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  },
+);
 
 async function* walk(dir: string): AsyncGenerator<string> {
   for await (const e of Deno.readDir(dir)) {
@@ -167,51 +175,61 @@ async function* walk(dir: string): AsyncGenerator<string> {
   }
 }
 
-Deno.test("launcherName() and peMachine() pick pip's launcher for the interpreter's machine", async () => {
-  const path = bundledWheel("3.13.0", "pip");
-  const { contents } = await readWheel(await Deno.readFile(path), path);
-  const exe = (name: string) => contents.get(`pip/_vendor/distlib/${name}`)!;
-  assert.equal(peMachine(exe("t64.exe")), "amd64");
-  assert.equal(peMachine(exe("t32.exe")), "x86");
-  assert.equal(peMachine(exe("w64-arm.exe")), "arm64");
-  assert.equal(peMachine(new TextEncoder().encode("#!/bin/sh\n".repeat(10))), null);
-  assert.equal(launcherName("amd64", false), "t64.exe");
-  assert.equal(launcherName("amd64", true), "w64.exe");
-  assert.equal(launcherName("x86", false), "t32.exe");
-  assert.equal(launcherName("arm64", true), "w64-arm.exe");
-});
+Deno.test(
+  "launcherName() and peMachine() pick pip's launcher for the interpreter's machine",
+  DEV_PYTHONS,
+  async () => {
+    const path = bundledWheel("3.13.0", "pip");
+    const { contents } = await readWheel(await Deno.readFile(path), path);
+    const exe = (name: string) => contents.get(`pip/_vendor/distlib/${name}`)!;
+    assert.equal(peMachine(exe("t64.exe")), "amd64");
+    assert.equal(peMachine(exe("t32.exe")), "x86");
+    assert.equal(peMachine(exe("w64-arm.exe")), "arm64");
+    assert.equal(peMachine(new TextEncoder().encode("#!/bin/sh\n".repeat(10))), null);
+    assert.equal(launcherName("amd64", false), "t64.exe");
+    assert.equal(launcherName("amd64", true), "w64.exe");
+    assert.equal(launcherName("x86", false), "t32.exe");
+    assert.equal(launcherName("arm64", true), "w64-arm.exe");
+  },
+);
 
-Deno.test("windowsLauncherScript() lays out launcher, #! line and a runnable __main__.py archive", async () => {
-  const path = bundledWheel("3.13.0", "pip");
-  const { contents } = await readWheel(await Deno.readFile(path), path);
-  const launcher = contents.get("pip/_vendor/distlib/t64.exe")!;
-  const python = "C:\\Users\\A B\\venv\\Scripts\\python.exe";
-  const body = "import sys\nfrom pip._internal.cli.main import main as _m\nsys.exit(_m())\n";
-  const exe = windowsLauncherScript({ launcher, python, body });
-  assert.deepEqual(exe.subarray(0, launcher.length), launcher);
-  const shebang = `#!"${python}"\r\n`;
-  const rest = exe.subarray(launcher.length);
-  assert.equal(new TextDecoder().decode(rest.subarray(0, shebang.length)), shebang);
-  // The archive starts right after the #! line: its offsets count from there (as the launcher
-  // reads them), and the end record sits at the very end.
-  const archive = rest.subarray(shebang.length);
-  assert.deepEqual([...archive.subarray(0, 4)], [0x50, 0x4b, 0x03, 0x04]);
-  const [entry] = readZipEntries(exe);
-  assert.equal(entry!.name, "__main__.py");
-  assert.equal(new TextDecoder().decode(await readZipEntry(exe, entry!)), body);
-  assert.equal(
-    new TextDecoder().decode(windowsLauncherScript({ launcher, python: "C:\\v\\python.exe", body }))
-      .includes("#!C:\\v\\python.exe\r\n"),
-    true,
-  );
-  // Python runs the .exe itself as a zip application, as the launcher makes it do on Windows.
-  const dir = await Deno.makeTempDir();
-  try {
-    await Deno.writeFile(join(dir, "pip.exe"), exe);
-    const out = await run(PY312, [join(dir, "pip.exe"), "--version"]);
-    assert.equal(out.code, 0, out.stderr);
-    assert.match(out.stdout, /^pip \d+\.\d+/);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+Deno.test(
+  "windowsLauncherScript() lays out launcher, #! line and a runnable __main__.py archive",
+  DEV_PYTHONS,
+  async () => {
+    const path = bundledWheel("3.13.0", "pip");
+    const { contents } = await readWheel(await Deno.readFile(path), path);
+    const launcher = contents.get("pip/_vendor/distlib/t64.exe")!;
+    const python = "C:\\Users\\A B\\venv\\Scripts\\python.exe";
+    const body = "import sys\nfrom pip._internal.cli.main import main as _m\nsys.exit(_m())\n";
+    const exe = windowsLauncherScript({ launcher, python, body });
+    assert.deepEqual(exe.subarray(0, launcher.length), launcher);
+    const shebang = `#!"${python}"\r\n`;
+    const rest = exe.subarray(launcher.length);
+    assert.equal(new TextDecoder().decode(rest.subarray(0, shebang.length)), shebang);
+    // The archive starts right after the #! line: its offsets count from there (as the launcher
+    // reads them), and the end record sits at the very end.
+    const archive = rest.subarray(shebang.length);
+    assert.deepEqual([...archive.subarray(0, 4)], [0x50, 0x4b, 0x03, 0x04]);
+    const [entry] = readZipEntries(exe);
+    assert.equal(entry!.name, "__main__.py");
+    assert.equal(new TextDecoder().decode(await readZipEntry(exe, entry!)), body);
+    assert.equal(
+      new TextDecoder().decode(
+        windowsLauncherScript({ launcher, python: "C:\\v\\python.exe", body }),
+      )
+        .includes("#!C:\\v\\python.exe\r\n"),
+      true,
+    );
+    // Python runs the .exe itself as a zip application, as the launcher makes it do on Windows.
+    const dir = await Deno.makeTempDir();
+    try {
+      await Deno.writeFile(join(dir, "pip.exe"), exe);
+      const out = await run(PY312, [join(dir, "pip.exe"), "--version"]);
+      assert.equal(out.code, 0, out.stderr);
+      assert.match(out.stdout, /^pip \d+\.\d+/);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);

@@ -3,8 +3,9 @@ import { join } from "node:path";
 import { cacheRoot } from "../lib/cache.ts";
 import { probeCached } from "../lib/interpreter_cache.ts";
 import { pyenvPython, tempDir } from "./_util.ts";
+import { DEV_PYTHONS } from "./_wheel_fixture.ts";
 
-const PY = pyenvPython("3.12");
+const PY = DEV_PYTHONS.ignore ? { exe: "" } : pyenvPython("3.12");
 
 function entries(dir: string): string[] {
   try {
@@ -14,7 +15,7 @@ function entries(dir: string): string[] {
   }
 }
 
-Deno.test("probeCached() probes once, then answers from the cache", async () => {
+Deno.test("probeCached() probes once, then answers from the cache", DEV_PYTHONS, async () => {
   await using tmp = await tempDir();
   const lines: string[] = [];
   const first = await probeCached(PY.exe, { cacheDir: tmp.path, log: (l) => lines.push(l) });
@@ -24,7 +25,7 @@ Deno.test("probeCached() probes once, then answers from the cache", async () => 
   assertEquals(entries(tmp.path).length, 1);
 });
 
-Deno.test("probeCached() ignores and rewrites a corrupt cache entry", async () => {
+Deno.test("probeCached() ignores and rewrites a corrupt cache entry", DEV_PYTHONS, async () => {
   await using tmp = await tempDir();
   await probeCached(PY.exe, { cacheDir: tmp.path });
   const [name] = entries(tmp.path);
@@ -35,27 +36,35 @@ Deno.test("probeCached() ignores and rewrites a corrupt cache entry", async () =
   assertEquals(JSON.parse(await Deno.readTextFile(file)).version, [3, 12, 1]);
 });
 
-Deno.test("probeCached() probes again when the interpreter file is replaced", async () => {
-  await using tmp = await tempDir();
-  const exe = join(tmp.path, "python3.12");
-  await Deno.copyFile(PY.exe, exe);
-  await Deno.chmod(exe, 0o755);
-  const cache = join(tmp.path, "cache");
-  const lines: string[] = [];
-  await probeCached(exe, { cacheDir: cache, log: (l) => lines.push(l) });
-  await Deno.utime(exe, new Date(), new Date(Date.now() + 5000));
-  await probeCached(exe, { cacheDir: cache, log: (l) => lines.push(l) });
-  assertEquals(lines.filter((l) => l.startsWith("probed")).length, 2);
-  assertEquals(entries(cache).length, 2);
-});
+Deno.test(
+  "probeCached() probes again when the interpreter file is replaced",
+  DEV_PYTHONS,
+  async () => {
+    await using tmp = await tempDir();
+    const exe = join(tmp.path, "python3.12");
+    await Deno.copyFile(PY.exe, exe);
+    await Deno.chmod(exe, 0o755);
+    const cache = join(tmp.path, "cache");
+    const lines: string[] = [];
+    await probeCached(exe, { cacheDir: cache, log: (l) => lines.push(l) });
+    await Deno.utime(exe, new Date(), new Date(Date.now() + 5000));
+    await probeCached(exe, { cacheDir: cache, log: (l) => lines.push(l) });
+    assertEquals(lines.filter((l) => l.startsWith("probed")).length, 2);
+    assertEquals(entries(cache).length, 2);
+  },
+);
 
-Deno.test("probeCached() works when the cache directory cannot be written", async () => {
-  await using tmp = await tempDir();
-  const blocker = join(tmp.path, "file");
-  await Deno.writeTextFile(blocker, "");
-  const info = await probeCached(PY.exe, { cacheDir: join(blocker, "cache") });
-  assertEquals(info.version, [3, 12, 1]);
-});
+Deno.test(
+  "probeCached() works when the cache directory cannot be written",
+  DEV_PYTHONS,
+  async () => {
+    await using tmp = await tempDir();
+    const blocker = join(tmp.path, "file");
+    await Deno.writeTextFile(blocker, "");
+    const info = await probeCached(PY.exe, { cacheDir: join(blocker, "cache") });
+    assertEquals(info.version, [3, 12, 1]);
+  },
+);
 
 Deno.test("cacheRoot() follows MKVENV_CACHE_DIR, XDG, macOS and Windows conventions", () => {
   const env = (vars: Record<string, string>) => (n: string) => vars[n];

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { BuildError } from "../lib/errors.ts";
 import { recordHash } from "../lib/wheel.ts";
 import { cachedBytecode, cachedWheel, categoryDir, pycPath } from "../lib/wheel_cache.ts";
-import { PY312, run, writeWheel } from "./_wheel_fixture.ts";
+import { DEV_PYTHONS, PY312, run, writeWheel } from "./_wheel_fixture.ts";
 
 const DEMO = {
   name: "demo",
@@ -80,48 +80,52 @@ Deno.test("cachedWheel() leaves nothing behind for a damaged wheel", async () =>
   }
 });
 
-Deno.test("cachedBytecode() compiles valid timestamp .pyc files once, leaving out broken modules", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
-    const root = join(dir, "cache");
-    const cached = await cachedWheel(root, await writeWheel(dir, DEMO));
-    const bytecode = await cachedBytecode(cached, { python: PY312, cacheTag: "cpython-312" });
-    assert.ok(bytecode !== null);
-    assert.deepEqual(bytecode.files.map((f) => f.path).sort(), [
-      "demo/__pycache__/__init__.cpython-312.pyc",
-      "demo/sub/__pycache__/mod.cpython-312.pyc",
-    ]);
-    for (const f of bytecode.files) {
-      const data = await Deno.readFile(join(bytecode.dir, f.path));
-      assert.equal(f.hash, recordHash(data));
-      assert.equal(f.size, data.length);
+Deno.test(
+  "cachedBytecode() compiles valid timestamp .pyc files once, leaving out broken modules",
+  DEV_PYTHONS,
+  async () => {
+    const dir = await Deno.makeTempDir();
+    try {
+      const root = join(dir, "cache");
+      const cached = await cachedWheel(root, await writeWheel(dir, DEMO));
+      const bytecode = await cachedBytecode(cached, { python: PY312, cacheTag: "cpython-312" });
+      assert.ok(bytecode !== null);
+      assert.deepEqual(bytecode.files.map((f) => f.path).sort(), [
+        "demo/__pycache__/__init__.cpython-312.pyc",
+        "demo/sub/__pycache__/mod.cpython-312.pyc",
+      ]);
+      for (const f of bytecode.files) {
+        const data = await Deno.readFile(join(bytecode.dir, f.path));
+        assert.equal(f.hash, recordHash(data));
+        assert.equal(f.size, data.length);
+      }
+      // Python itself accepts each file for its source: magic number, flags, mtime and size.
+      const purelib = categoryDir(cached, "purelib");
+      const pairs = bytecode.files.map((f) => [
+        join(purelib, f.path.replace(/__pycache__\/(\w+)\.cpython-312\.pyc$/, "$1.py")),
+        join(bytecode.dir, f.path),
+      ]);
+      const check = "import importlib.util, json, os, sys\n" +
+        "from importlib._bootstrap_external import _classify_pyc, _validate_timestamp_pyc\n" +
+        "for src, pyc in json.load(sys.stdin):\n" +
+        "    data = open(pyc, 'rb').read()\n" +
+        "    assert _classify_pyc(data, 'x', {}) == 0\n" +
+        "    st = os.stat(src)\n" +
+        "    _validate_timestamp_pyc(data, int(st.st_mtime), st.st_size, 'x', {})\n" +
+        "print('valid')\n";
+      const out = await run(PY312, ["-c", check], { stdin: JSON.stringify(pairs) });
+      assert.equal(out.stdout.trim(), "valid", out.stderr);
+      const again = await cachedBytecode(cached, {
+        python: "/nonexistent/python",
+        cacheTag: "cpython-312",
+      });
+      assert.deepEqual(again, bytecode, "served from the cache without running Python");
+      assert.equal(pycPath("a/b.py", "pypy39"), "a/__pycache__/b.pypy39.pyc");
+    } finally {
+      await Deno.remove(dir, { recursive: true });
     }
-    // Python itself accepts each file for its source: magic number, flags, mtime and size.
-    const purelib = categoryDir(cached, "purelib");
-    const pairs = bytecode.files.map((f) => [
-      join(purelib, f.path.replace(/__pycache__\/(\w+)\.cpython-312\.pyc$/, "$1.py")),
-      join(bytecode.dir, f.path),
-    ]);
-    const check = "import importlib.util, json, os, sys\n" +
-      "from importlib._bootstrap_external import _classify_pyc, _validate_timestamp_pyc\n" +
-      "for src, pyc in json.load(sys.stdin):\n" +
-      "    data = open(pyc, 'rb').read()\n" +
-      "    assert _classify_pyc(data, 'x', {}) == 0\n" +
-      "    st = os.stat(src)\n" +
-      "    _validate_timestamp_pyc(data, int(st.st_mtime), st.st_size, 'x', {})\n" +
-      "print('valid')\n";
-    const out = await run(PY312, ["-c", check], { stdin: JSON.stringify(pairs) });
-    assert.equal(out.stdout.trim(), "valid", out.stderr);
-    const again = await cachedBytecode(cached, {
-      python: "/nonexistent/python",
-      cacheTag: "cpython-312",
-    });
-    assert.deepEqual(again, bytecode, "served from the cache without running Python");
-    assert.equal(pycPath("a/b.py", "pypy39"), "a/__pycache__/b.pypy39.pyc");
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  },
+);
 
 /**
  * Run `count` processes at once that each fill the cache `root` with the wheel at `wheelPath`
@@ -155,31 +159,39 @@ async function fillConcurrently(dir: string, root: string, wheelPath: string, co
   assert.equal(entries.filter((p) => /^[0-9a-f]{64}$/.test(p)).length, 1);
 }
 
-Deno.test("concurrent processes filling the same cache entry all succeed and agree", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
-    const wheelPath = await writeWheel(dir, DEMO);
-    await fillConcurrently(dir, join(dir, "cache"), wheelPath, 4);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+Deno.test(
+  "concurrent processes filling the same cache entry all succeed and agree",
+  DEV_PYTHONS,
+  async () => {
+    const dir = await Deno.makeTempDir();
+    try {
+      const wheelPath = await writeWheel(dir, DEMO);
+      await fillConcurrently(dir, join(dir, "cache"), wheelPath, 4);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
 
-Deno.test("a damaged cache entry is replaced once while concurrent processes use it", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
-    const wheelPath = await writeWheel(dir, DEMO);
-    const root = join(dir, "cache");
-    const entry = (await cachedWheel(root, wheelPath)).dir;
-    // An entry without its wheel.json, as a crash of an older mkvenv or a user's cleanup leaves.
-    await Deno.remove(join(entry, "wheel.json"));
-    await Deno.writeTextFile(join(entry, "stray"), "left from before\n");
-    await Deno.remove(join(root, "wheels", "by-file"), { recursive: true });
-    await fillConcurrently(dir, root, wheelPath, 6);
-    const json = JSON.parse(await Deno.readTextFile(join(entry, "wheel.json")));
-    assert.equal(json.sha256, entry.split("/").pop());
-    await assert.rejects(Deno.stat(join(entry, "stray")), Deno.errors.NotFound);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+Deno.test(
+  "a damaged cache entry is replaced once while concurrent processes use it",
+  DEV_PYTHONS,
+  async () => {
+    const dir = await Deno.makeTempDir();
+    try {
+      const wheelPath = await writeWheel(dir, DEMO);
+      const root = join(dir, "cache");
+      const entry = (await cachedWheel(root, wheelPath)).dir;
+      // An entry without its wheel.json, as a crash of an older mkvenv or a user's cleanup leaves.
+      await Deno.remove(join(entry, "wheel.json"));
+      await Deno.writeTextFile(join(entry, "stray"), "left from before\n");
+      await Deno.remove(join(root, "wheels", "by-file"), { recursive: true });
+      await fillConcurrently(dir, root, wheelPath, 6);
+      const json = JSON.parse(await Deno.readTextFile(join(entry, "wheel.json")));
+      assert.equal(json.sha256, entry.split("/").pop());
+      await assert.rejects(Deno.stat(join(entry, "stray")), Deno.errors.NotFound);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);

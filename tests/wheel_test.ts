@@ -11,7 +11,14 @@ import {
   renderRecord,
 } from "../lib/wheel.ts";
 import { writeZip } from "../lib/zip.ts";
-import { buildWheel, bundledWheel, type FixtureWheel, PY312, run } from "./_wheel_fixture.ts";
+import {
+  buildWheel,
+  bundledWheel,
+  DEV_PYTHONS,
+  type FixtureWheel,
+  PY312,
+  run,
+} from "./_wheel_fixture.ts";
 
 const encoder = new TextEncoder();
 
@@ -61,49 +68,61 @@ Deno.test("parseEntryPoints() reads groups, skips comments, drops extras", () =>
   assert.equal(groups.get("other.group")?.length, 1);
 });
 
-Deno.test("renderRecord() output is CSV that Python's csv module reads back", async () => {
-  const rows = [
-    { path: "pkg/plain.py", hash: "sha256=abc", size: "12" },
-    { path: 'odd,name "quoted".py', hash: "sha256=def", size: "3" },
-    { path: "pkg-1.0.dist-info/RECORD", hash: "", size: "" },
-  ];
-  const text = renderRecord(rows);
-  assert.deepEqual(parseRecord(text), rows);
-  const out = await run(PY312, [
-    "-c",
-    "import csv, json, sys; print(json.dumps(list(csv.reader(sys.stdin))))",
-  ], { stdin: text });
-  assert.deepEqual(JSON.parse(out.stdout), rows.map((r) => [r.path, r.hash, r.size]));
-});
+Deno.test(
+  "renderRecord() output is CSV that Python's csv module reads back",
+  DEV_PYTHONS,
+  async () => {
+    const rows = [
+      { path: "pkg/plain.py", hash: "sha256=abc", size: "12" },
+      { path: 'odd,name "quoted".py', hash: "sha256=def", size: "3" },
+      { path: "pkg-1.0.dist-info/RECORD", hash: "", size: "" },
+    ];
+    const text = renderRecord(rows);
+    assert.deepEqual(parseRecord(text), rows);
+    const out = await run(PY312, [
+      "-c",
+      "import csv, json, sys; print(json.dumps(list(csv.reader(sys.stdin))))",
+    ], { stdin: text });
+    assert.deepEqual(JSON.parse(out.stdout), rows.map((r) => [r.path, r.hash, r.size]));
+  },
+);
 
-Deno.test("recordHash() matches Python's urlsafe base64 of sha256 without padding", async () => {
-  const data = encoder.encode("some bytes for hashing\n");
-  const out = await run(PY312, [
-    "-c",
-    "import base64, hashlib, sys; d = hashlib.sha256(sys.stdin.buffer.read()).digest(); " +
-    "print('sha256=' + base64.urlsafe_b64encode(d).decode().rstrip('='))",
-  ], { stdin: "some bytes for hashing\n" });
-  assert.equal(recordHash(data), out.stdout.trim());
-  assert.equal(
-    recordHash(new Uint8Array()),
-    "sha256=47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU",
-  );
-});
+Deno.test(
+  "recordHash() matches Python's urlsafe base64 of sha256 without padding",
+  DEV_PYTHONS,
+  async () => {
+    const data = encoder.encode("some bytes for hashing\n");
+    const out = await run(PY312, [
+      "-c",
+      "import base64, hashlib, sys; d = hashlib.sha256(sys.stdin.buffer.read()).digest(); " +
+      "print('sha256=' + base64.urlsafe_b64encode(d).decode().rstrip('='))",
+    ], { stdin: "some bytes for hashing\n" });
+    assert.equal(recordHash(data), out.stdout.trim());
+    assert.equal(
+      recordHash(new Uint8Array()),
+      "sha256=47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU",
+    );
+  },
+);
 
-Deno.test("readWheel() reads pip's bundled wheel: every file checked against RECORD", async () => {
-  const path = bundledWheel("3.13.0", "pip");
-  const { wheel, contents } = await readWheel(await Deno.readFile(path), path);
-  assert.equal(wheel.name, "pip");
-  assert.equal(wheel.version, "24.2");
-  assert.equal(wheel.distInfo, "pip-24.2.dist-info");
-  assert.equal(wheel.requiresPython, ">=3.8");
-  assert.deepEqual(wheel.consoleScripts.map((e) => e.name), ["pip", "pip3"]);
-  const record = parseRecord(new TextDecoder().decode(contents.get("pip-24.2.dist-info/RECORD")));
-  assert.equal(wheel.files.length, record.length - 1);
-  assert.ok(wheel.files.every((f) => f.category === "purelib" && f.hash.startsWith("sha256=")));
-  const launcher = wheel.files.find((f) => f.path === "pip/_vendor/distlib/t64.exe");
-  assert.equal(launcher?.size, contents.get("pip/_vendor/distlib/t64.exe")?.length);
-});
+Deno.test(
+  "readWheel() reads pip's bundled wheel: every file checked against RECORD",
+  DEV_PYTHONS,
+  async () => {
+    const path = bundledWheel("3.13.0", "pip");
+    const { wheel, contents } = await readWheel(await Deno.readFile(path), path);
+    assert.equal(wheel.name, "pip");
+    assert.equal(wheel.version, "24.2");
+    assert.equal(wheel.distInfo, "pip-24.2.dist-info");
+    assert.equal(wheel.requiresPython, ">=3.8");
+    assert.deepEqual(wheel.consoleScripts.map((e) => e.name), ["pip", "pip3"]);
+    const record = parseRecord(new TextDecoder().decode(contents.get("pip-24.2.dist-info/RECORD")));
+    assert.equal(wheel.files.length, record.length - 1);
+    assert.ok(wheel.files.every((f) => f.category === "purelib" && f.hash.startsWith("sha256=")));
+    const launcher = wheel.files.find((f) => f.path === "pip/_vendor/distlib/t64.exe");
+    assert.equal(launcher?.size, contents.get("pip/_vendor/distlib/t64.exe")?.length);
+  },
+);
 
 Deno.test("readWheel() sorts .data files into their PEP 491 categories", async () => {
   const bytes = buildWheel({

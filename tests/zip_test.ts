@@ -7,7 +7,7 @@ import {
   writeZip,
   ZipError,
 } from "../lib/zip.ts";
-import { PY312, run } from "./_wheel_fixture.ts";
+import { DEV_PYTHONS, PY312, run } from "./_wheel_fixture.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -17,30 +17,34 @@ Deno.test("crc32() gives the standard check value of 123456789", () => {
   assert.deepEqual(crc32(new Uint8Array()), 0);
 });
 
-Deno.test("writeZip() output reads back with readZipEntries() and Python's zipfile", async () => {
-  const zip = writeZip([
-    { name: "a.txt", data: encoder.encode("hello") },
-    { name: "dir/ü.py", data: encoder.encode("print('x')\n"), mode: 0o755 },
-  ]);
-  const entries = readZipEntries(zip);
-  assert.deepEqual(entries.map((e) => e.name), ["a.txt", "dir/ü.py"]);
-  assert.deepEqual(entries[1]!.mode, 0o755);
-  assert.deepEqual(decoder.decode(await readZipEntry(zip, entries[0]!)), "hello");
-  const dir = await Deno.makeTempDir();
-  try {
-    await Deno.writeFile(`${dir}/x.zip`, zip);
-    const out = await run(PY312, [
-      "-c",
-      "import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); assert z.testzip() is None; " +
-      "print(z.read('dir/ü.py').decode(), end='')",
-      `${dir}/x.zip`,
+Deno.test(
+  "writeZip() output reads back with readZipEntries() and Python's zipfile",
+  DEV_PYTHONS,
+  async () => {
+    const zip = writeZip([
+      { name: "a.txt", data: encoder.encode("hello") },
+      { name: "dir/ü.py", data: encoder.encode("print('x')\n"), mode: 0o755 },
     ]);
-    assert.deepEqual(out.stderr, "");
-    assert.deepEqual(out.stdout, "print('x')\n");
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+    const entries = readZipEntries(zip);
+    assert.deepEqual(entries.map((e) => e.name), ["a.txt", "dir/ü.py"]);
+    assert.deepEqual(entries[1]!.mode, 0o755);
+    assert.deepEqual(decoder.decode(await readZipEntry(zip, entries[0]!)), "hello");
+    const dir = await Deno.makeTempDir();
+    try {
+      await Deno.writeFile(`${dir}/x.zip`, zip);
+      const out = await run(PY312, [
+        "-c",
+        "import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); assert z.testzip() is None; " +
+        "print(z.read('dir/ü.py').decode(), end='')",
+        `${dir}/x.zip`,
+      ]);
+      assert.deepEqual(out.stderr, "");
+      assert.deepEqual(out.stdout, "print('x')\n");
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
 
 Deno.test("readZipEntries() finds members behind prepended bytes (a launcher)", async () => {
   const zip = writeZip([{ name: "__main__.py", data: encoder.encode("pass\n") }]);
@@ -49,41 +53,49 @@ Deno.test("readZipEntries() finds members behind prepended bytes (a launcher)", 
   assert.deepEqual(decoder.decode(await readZipEntry(exe, entry!)), "pass\n");
 });
 
-Deno.test("readZipEntry() inflates the deflated members Python's zipfile writes", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
-    const script = "import sys, zipfile\n" +
-      "with zipfile.ZipFile(sys.argv[1], 'w', zipfile.ZIP_DEFLATED) as z:\n" +
-      "    z.writestr('big.txt', 'line of text\\n' * 5000)\n";
-    const out = await run(PY312, ["-c", script, `${dir}/d.zip`]);
-    assert.equal(out.code, 0, out.stderr);
-    const zip = await Deno.readFile(`${dir}/d.zip`);
-    const [entry] = readZipEntries(zip);
-    assert.equal(entry!.method, 8);
-    assert.ok(entry!.compressedSize < entry!.size);
-    assert.equal(decoder.decode(await readZipEntry(zip, entry!)), "line of text\n".repeat(5000));
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+Deno.test(
+  "readZipEntry() inflates the deflated members Python's zipfile writes",
+  DEV_PYTHONS,
+  async () => {
+    const dir = await Deno.makeTempDir();
+    try {
+      const script = "import sys, zipfile\n" +
+        "with zipfile.ZipFile(sys.argv[1], 'w', zipfile.ZIP_DEFLATED) as z:\n" +
+        "    z.writestr('big.txt', 'line of text\\n' * 5000)\n";
+      const out = await run(PY312, ["-c", script, `${dir}/d.zip`]);
+      assert.equal(out.code, 0, out.stderr);
+      const zip = await Deno.readFile(`${dir}/d.zip`);
+      const [entry] = readZipEntries(zip);
+      assert.equal(entry!.method, 8);
+      assert.ok(entry!.compressedSize < entry!.size);
+      assert.equal(decoder.decode(await readZipEntry(zip, entry!)), "line of text\n".repeat(5000));
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
 
-Deno.test("readZipEntries() reads a ZIP64 archive (more than 65535 members)", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
-    const script = "import sys, zipfile\n" +
-      "with zipfile.ZipFile(sys.argv[1], 'w') as z:\n" +
-      "    for i in range(65536): z.writestr(str(i), b'')\n" +
-      "    z.writestr('last.txt', b'the end')\n";
-    const out = await run(PY312, ["-c", script, `${dir}/z64.zip`]);
-    assert.equal(out.code, 0, out.stderr);
-    const zip = await Deno.readFile(`${dir}/z64.zip`);
-    const entries = readZipEntries(zip);
-    assert.equal(entries.length, 65537);
-    assert.equal(decoder.decode(await readZipEntry(zip, entries.at(-1)!)), "the end");
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+Deno.test(
+  "readZipEntries() reads a ZIP64 archive (more than 65535 members)",
+  DEV_PYTHONS,
+  async () => {
+    const dir = await Deno.makeTempDir();
+    try {
+      const script = "import sys, zipfile\n" +
+        "with zipfile.ZipFile(sys.argv[1], 'w') as z:\n" +
+        "    for i in range(65536): z.writestr(str(i), b'')\n" +
+        "    z.writestr('last.txt', b'the end')\n";
+      const out = await run(PY312, ["-c", script, `${dir}/z64.zip`]);
+      assert.equal(out.code, 0, out.stderr);
+      const zip = await Deno.readFile(`${dir}/z64.zip`);
+      const entries = readZipEntries(zip);
+      assert.equal(entries.length, 65537);
+      assert.equal(decoder.decode(await readZipEntry(zip, entries.at(-1)!)), "the end");
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
 
 Deno.test("readZipEntry() rejects a member whose bytes were damaged", async () => {
   const zip = writeZip([{ name: "a.txt", data: encoder.encode("hello world") }]);
