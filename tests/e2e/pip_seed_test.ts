@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { parseRecord, recordHash } from "../../lib/wheel.ts";
 import { bundledWheel, PY312, run, type RunResult, writeWheel } from "../_wheel_fixture.ts";
-import { MKVENV_COMMAND } from "../_util.ts";
+import { MKVENV_COMMAND, tree } from "../_util.ts";
 
 const ROOT = await Deno.makeTempDir({ prefix: "mkvenv-pipseed-" });
 globalThis.addEventListener("unload", () => Deno.removeSync(ROOT, { recursive: true }));
@@ -395,19 +395,10 @@ Deno.test("an unusable --pip-wheel or --link-mode fails cleanly and creates noth
   await assert.rejects(() => Deno.stat(target), Deno.errors.NotFound);
 });
 
-/** Every directory and file under `root` (not links), by relative path, to its mode in octal. */
+/** `tree()`'s lines of the directories and files under `root` (not links), by relative path. */
 function modesUnder(root: string): Map<string, string> {
-  const out = new Map<string, string>();
-  const walk = (rel: string) => {
-    for (const entry of Deno.readDirSync(join(root, rel))) {
-      const child = rel === "" ? entry.name : `${rel}/${entry.name}`;
-      if (entry.isSymlink) continue;
-      out.set(child, ((Deno.lstatSync(join(root, child)).mode ?? 0) & 0o777).toString(8));
-      if (entry.isDirectory) walk(child);
-    }
-  };
-  walk("");
-  return out;
+  const lines = tree(root).filter((l) => !l.startsWith("l "));
+  return new Map(lines.map((l) => [l.replace(/^\S+ \d+ /, ""), l]));
 }
 
 Deno.test("under umask 077, 002 and 022 pip's files get the modes ensurepip's pip gives", async () => {
