@@ -127,6 +127,16 @@ export async function chooseRequest(
   return fallback;
 }
 
+/**
+ * `path` as its own base interpreter, with its facts, when the cache remembers that following
+ * it led nowhere else and nothing that decided it has changed: one file read instead of
+ * reading the file's head and looking for a `pyvenv.cfg` twice. Null otherwise.
+ */
+async function knownBase(search: Search, path: string): Promise<Resolved | null> {
+  const info = await search.host.cachedBase?.(path) ?? null;
+  return info === null ? null : { path, via: [], info };
+}
+
 type Verdict =
   | { kind: "found"; found: FoundInterpreter }
   | { kind: "rejected"; reason: string }
@@ -142,7 +152,7 @@ async function check(search: Search, candidate: Candidate, spec: SpecRequest): P
   };
   let resolved: Resolved;
   try {
-    resolved = await resolveBase(search, candidate.path);
+    resolved = await knownBase(search, candidate.path) ?? await resolveBase(search, candidate.path);
   } catch (e: unknown) {
     if (e instanceof Rejected) return reject(e.message);
     throw e;
@@ -160,7 +170,7 @@ async function check(search: Search, candidate: Candidate, spec: SpecRequest): P
   let info = resolved.info;
   if (info === null) {
     try {
-      info = await search.host.probe(resolved.path, { cache: true });
+      info = await search.host.probe(resolved.path, { cache: true, base: true });
     } catch (e: unknown) {
       if (e instanceof BuildError) return reject(e.message);
       throw e;
@@ -233,7 +243,7 @@ async function resolveOne(
 ): Promise<FoundInterpreter> {
   let resolved: Resolved;
   try {
-    resolved = await resolveBase(search, path);
+    resolved = await knownBase(search, path) ?? await resolveBase(search, path);
   } catch (e: unknown) {
     if (e instanceof Rejected) {
       throw new BuildError(
@@ -246,7 +256,8 @@ async function resolveOne(
   if (resolved.via.length > 0) {
     search.log(`${path} -> ${resolved.path} (via ${resolved.via.join(", ")})`);
   }
-  const info = resolved.info ?? await search.host.probe(resolved.path, { cache: true });
+  const info = resolved.info ??
+    await search.host.probe(resolved.path, { cache: true, base: true });
   search.log(`using ${describeInterpreter(info)} at ${resolved.path}`);
   return { path: resolved.path, info, source };
 }

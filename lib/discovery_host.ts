@@ -5,7 +5,7 @@
  */
 import { type PathApi, posix, win32 } from "./paths.ts";
 import { type InterpreterInfo, type Platform, runProbe } from "./interpreter.ts";
-import { probeCached } from "./interpreter_cache.ts";
+import { cachedBaseFacts, probeCached } from "./interpreter_cache.ts";
 
 /** What discovery needs from the machine; the default uses Deno, tests may fake it. */
 export interface DiscoveryHost {
@@ -24,8 +24,16 @@ export interface DiscoveryHost {
   realPath(path: string): Promise<string>;
   /** Run a command; its stdout when it exits 0, else null. */
   run(command: string, args: readonly string[]): Promise<string | null>;
-  /** The interpreter's facts; `cache: false` for shims. Throws `BuildError` as `runProbe`. */
-  probe(path: string, options: { cache: boolean }): Promise<InterpreterInfo>;
+  /**
+   * The interpreter's facts; `cache: false` for shims, `base: true` once `path` is known to be
+   * a base interpreter (not a shim, not in a venv). Throws `BuildError` as `runProbe`.
+   */
+  probe(path: string, options: { cache: boolean; base?: boolean }): Promise<InterpreterInfo>;
+  /**
+   * The facts of `path` when an earlier `probe(path, { base: true })` is still current, so
+   * `path` need not be followed again; null otherwise.
+   */
+  cachedBase?(path: string): Promise<InterpreterInfo | null>;
 }
 
 /** Where the default host looks and logs. */
@@ -110,8 +118,11 @@ export function denoHost(options: HostOptions = {}): DiscoveryHost {
         return null;
       }
     },
-    probe(path, { cache }) {
-      return cache ? probeCached(path, probeOptions) : runProbe(path);
+    probe(path, { cache, base }) {
+      return cache ? probeCached(path, { ...probeOptions, base: base === true }) : runProbe(path);
+    },
+    cachedBase(path) {
+      return Promise.resolve(cachedBaseFacts(path, probeOptions));
     },
   };
 }

@@ -1,11 +1,17 @@
 /**
  * Cached interpreter facts: the probe runs once per interpreter binary; an upgraded or replaced
- * interpreter (other real path, size, mtime or inode) is probed again. A binary that refused the
- * probe (a Python 2, a non-Python) is remembered too, so discovery does not run it on every
- * search. A corrupt or unreadable entry is ignored and rewritten; a cache that cannot be written
- * is skipped.
+ * interpreter (other real path, size, mtime, mode or inode) is probed again. A binary that
+ * refused the probe (a Python 2, a non-Python) is remembered too, so discovery does not run it
+ * on every search. A corrupt or unreadable entry is ignored and rewritten; a cache that cannot
+ * be written is skipped.
+ *
+ * An entry may also remember that discovery found the path to be a base interpreter (no shim,
+ * not in a venv: lib/base_interpreter.ts), so that the next run reads one file instead of
+ * following the path again. Whether a path is in a venv depends on a `pyvenv.cfg` beside it or
+ * one directory up, so that memory holds those two directories' stamps and counts only while
+ * they are unchanged: creating, removing or renaming a file there changes them.
  */
-import { join } from "./paths.ts";
+import { dirname, join } from "./paths.ts";
 import { cacheRoot, digest, writeFileAtomic } from "./cache.ts";
 import {
   type InterpreterInfo,
@@ -22,37 +28,120 @@ export interface ProbeCachedOptions {
   timeoutMs?: number;
   /** Called with a line of diagnostics (for `--verbose`). */
   log?: (line: string) => void;
+  /**
+   * The caller has found `path` to be a base interpreter (not a shim, not in a venv): the entry
+   * remembers it, for `cachedBaseFacts`.
+   */
+  base?: boolean;
 }
 
-function cacheKey(path: string): string | null {
+/**
+ * A directory changed more recently than this may change again within the same mtime tick
+ * (milliseconds in Deno, seconds or more on some file systems) unseen: its stamp is not
+ * remembered.
+ */
+const SETTLED_MS = 2000;
+
+/** The cache entry of the file at `path` as it is now, and its real path. */
+function cacheKey(path: string): { key: string; real: string } | null {
   try {
     const real = Deno.realPathSync(path);
     const st = Deno.statSync(real);
-    // A script (a pyenv/asdf shim) may start another interpreter tomorrow: never cache it.
-    if (startsWithShebang(real)) return null;
     const stamp = [
       PROBE_VERSION,
       path,
       real,
       st.size,
       st.mtime?.getTime() ?? 0,
+      st.mode ?? 0,
       st.ino ?? 0,
       st.dev ?? 0,
     ];
-    return digest(JSON.stringify(stamp));
+    return { key: digest(JSON.stringify(stamp)), real };
   } catch {
     return null;
   }
 }
 
-function startsWithShebang(path: string): boolean {
-  const file = Deno.openSync(path);
+/**
+ * The stamps (inode, mtime) of the two directories where a `pyvenv.cfg` would make `path` a
+ * venv's interpreter; null when they cannot be read or one is not settled.
+ */
+function venvDirStamps(path: string): number[][] | null {
+  try {
+    const dir = dirname(path);
+    const stamps = [dir, dirname(dir)].map((d) => {
+      const st = Deno.statSync(d);
+      return [st.ino ?? 0, st.mtime?.getTime() ?? 0];
+    });
+    return stamps.every(([, mtime]) => mtime !== 0 && Date.now() - mtime! >= SETTLED_MS)
+      ? stamps
+      : null;
+  } catch {
+    return null;
+  }
+}
+
+function sameStamps(a: unknown, b: number[][]): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/** Whether the file starts with `#!`; true when it cannot be read (then it is not cached). */
+function isScript(path: string): boolean {
+  let file: Deno.FsFile;
+  try {
+    file = Deno.openSync(path);
+  } catch {
+    return true;
+  }
   try {
     const head = new Uint8Array(2);
     const n = file.readSync(head);
     return n === 2 && head[0] === 0x23 && head[1] === 0x21;
+  } catch {
+    return true;
   } finally {
     file.close();
+  }
+}
+
+function readEntry(entry: string): string | null {
+  try {
+    return Deno.readTextFileSync(entry);
+  } catch {
+    return null;
+  }
+}
+
+/** The entry's text: the probe's JSON, with the base-interpreter stamps when given. */
+function entryText(raw: string, base: number[][] | null): string {
+  return base === null ? raw : `{"base":${JSON.stringify(base)},${raw.slice(1)}`;
+}
+
+/**
+ * The facts of the interpreter at `path` when its cache entry remembers it as a base
+ * interpreter (`probeCached` with `base`) and neither the file nor the directories a venv
+ * would be found in have changed since; otherwise null. Never probes, never throws.
+ */
+export function cachedBaseFacts(
+  path: string,
+  options: Pick<ProbeCachedOptions, "cacheDir" | "log"> = {},
+): InterpreterInfo | null {
+  const root = options.cacheDir === undefined ? cacheRoot() : options.cacheDir;
+  const key = root === null ? null : cacheKey(path);
+  if (root === null || key === null) return null;
+  const entry = join(root, "interpreters", `${key.key}.json`);
+  const text = readEntry(entry);
+  if (text === null) return null;
+  try {
+    const base = (JSON.parse(text) as { base?: unknown }).base;
+    const stamps = base === undefined ? null : venvDirStamps(path);
+    if (stamps === null || !sameStamps(base, stamps)) return null;
+    const info = parseProbeOutput(text);
+    options.log?.(`${path} is a base interpreter, as the cache ${entry} remembers`);
+    return info;
+  } catch {
+    return null;
   }
 }
 
@@ -66,14 +155,12 @@ export async function probeCached(
 ): Promise<InterpreterInfo> {
   const root = options.cacheDir === undefined ? cacheRoot() : options.cacheDir;
   const key = root === null ? null : cacheKey(path);
-  const entry = root !== null && key !== null ? join(root, "interpreters", `${key}.json`) : null;
+  const entry = root !== null && key !== null
+    ? join(root, "interpreters", `${key.key}.json`)
+    : null;
+  const base = options.base ? venvDirStamps(path) : null;
   if (entry !== null) {
-    let text: string | null = null;
-    try {
-      text = Deno.readTextFileSync(entry);
-    } catch {
-      // missing or unreadable: probe again and rewrite
-    }
+    const text = readEntry(entry); // missing or unreadable: probe again and rewrite
     const refused = text === null ? null : parseRefusal(text);
     if (refused !== null) {
       options.log?.(`${path} refused the probe before (cache ${entry})`);
@@ -83,30 +170,37 @@ export async function probeCached(
       if (text !== null) {
         const info = parseProbeOutput(text);
         options.log?.(`interpreter facts for ${path} from cache ${entry}`);
+        if (base !== null && !sameStamps((JSON.parse(text) as { base?: unknown }).base, base)) {
+          const raw = JSON.stringify(toProbeJson(info));
+          await writeFileAtomic(entry, entryText(raw, base)).catch(() => {});
+        }
         return info;
       }
     } catch {
       // corrupt: probe again and rewrite
     }
   }
+  // A script (a pyenv/asdf shim) may start another interpreter tomorrow: never cache it.
+  // Checked before writing only: a script that replaced a cached binary has another key.
+  const target = entry !== null && !isScript(key!.real) ? entry : null;
   const probeOptions = options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs };
   let probed: { info: InterpreterInfo; raw: string };
   try {
     probed = await runProbeRaw(path, probeOptions);
   } catch (e: unknown) {
-    if (e instanceof ProbeRefused && entry !== null) {
+    if (e instanceof ProbeRefused && target !== null) {
       const refusal = { probe: PROBE_VERSION, refused: { message: e.message, detail: e.detail } };
-      await writeFileAtomic(entry, JSON.stringify(refusal)).catch(() => {});
+      await writeFileAtomic(target, JSON.stringify(refusal)).catch(() => {});
     }
     throw e;
   }
   const { info, raw } = probed;
   options.log?.(`probed ${path}`);
-  if (entry !== null) {
+  if (target !== null) {
     try {
-      await writeFileAtomic(entry, raw);
+      await writeFileAtomic(target, entryText(raw, base));
     } catch (e: unknown) {
-      options.log?.(`cannot write the interpreter cache ${entry}: ${String(e)}`);
+      options.log?.(`cannot write the interpreter cache ${target}: ${String(e)}`);
     }
   }
   return info;

@@ -1,7 +1,7 @@
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { join } from "node:path";
 import { cacheRoot } from "../lib/cache.ts";
-import { probeCached } from "../lib/interpreter_cache.ts";
+import { cachedBaseFacts, probeCached } from "../lib/interpreter_cache.ts";
 import { pyenvPython, tempDir } from "./_util.ts";
 import { DEV_PYTHONS } from "./_wheel_fixture.ts";
 
@@ -63,6 +63,42 @@ Deno.test(
     await Deno.writeTextFile(blocker, "");
     const info = await probeCached(PY.exe, { cacheDir: join(blocker, "cache") });
     assertEquals(info.version, [3, 12, 1]);
+  },
+);
+
+Deno.test(
+  "cachedBaseFacts() answers for a path probed as a base interpreter, while no venv can appear",
+  DEV_PYTHONS,
+  async () => {
+    await using tmp = await tempDir();
+    const exe = join(tmp.path, "py", "bin", "python3");
+    await Deno.mkdir(join(tmp.path, "py", "bin"), { recursive: true });
+    await Deno.symlink(PY.exe, exe);
+    const settle = async (ago = 3600_000) => {
+      const past = new Date(Date.now() - ago);
+      for (const dir of ["py/bin", "py"]) await Deno.utime(join(tmp.path, dir), past, past);
+    };
+    await settle();
+    const options = { cacheDir: join(tmp.path, "cache") };
+    assertEquals(cachedBaseFacts(exe, options), null);
+    const info = await probeCached(exe, options);
+    assertEquals(cachedBaseFacts(exe, options), null, "probed, but not known as a base");
+    assertEquals(await probeCached(exe, { ...options, base: true }), info);
+    assertEquals(cachedBaseFacts(exe, options), info);
+    // A pyvenv.cfg one directory up would make it a venv's interpreter.
+    const cfg = join(tmp.path, "py", "pyvenv.cfg");
+    await Deno.writeTextFile(cfg, "home = /usr/bin\n");
+    assertEquals(cachedBaseFacts(exe, options), null);
+    await settle(1800_000);
+    assertEquals(cachedBaseFacts(exe, options), null);
+    await Deno.remove(cfg);
+    // Directories changed a moment ago are not trusted to show the next change.
+    await probeCached(exe, { ...options, base: true });
+    assertEquals(cachedBaseFacts(exe, options), null);
+    await settle();
+    await probeCached(exe, { ...options, base: true });
+    assertEquals(cachedBaseFacts(exe, options), info);
+    assertEquals(entries(options.cacheDir).length, 1);
   },
 );
 

@@ -220,6 +220,32 @@ Deno.test("a warm run spawns no probe (and, under strace, no process at all)", a
   });
 });
 
+Deno.test("an interpreter remembered as a base is followed again once a venv is around it", async () => {
+  await withScratch(async (s) => {
+    const python = s.p("py", "bin", "python3");
+    await Deno.mkdir(s.p("py", "bin"), { recursive: true });
+    await Deno.symlink(`${PYENV_ROOT}/versions/3.12.1/bin/python3.12`, python);
+    // Changes settled long ago: mkvenv remembers only stamps older than a moment.
+    const settle = async (ago: number) => {
+      const past = new Date(Date.now() - ago);
+      for (const dir of ["py/bin", "py"]) await Deno.utime(s.p(dir), past, past);
+    };
+    await settle(3600_000);
+    assertEquals((await s.build("first", ["-p", python])).version, "3.12.1");
+    const second = await s.mkvenv(["-v", "-p", python, "--without-pip", s.p("second")]);
+    assertEquals(second.code, 0, second.stderr);
+    assert(second.stderr.includes(`${python} is a base interpreter, as the cache`), second.stderr);
+    // Now py/ is a venv of Debian's Python 3.11: its pyvenv.cfg must be read again.
+    await Deno.writeTextFile(s.p("py", "pyvenv.cfg"), "home = /usr/bin\nversion = 3.11.2\n");
+    await settle(1800_000);
+    assertEquals(await s.build("third", ["-p", python]), {
+      home: "/usr/bin",
+      implementation: "cpython",
+      version: "3.11.2",
+    });
+  });
+});
+
 Deno.test("pyenv shims on PATH resolve to the selected version without running the shim", async () => {
   await withScratch(async (s) => {
     const log = s.p("probes.log");
