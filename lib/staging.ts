@@ -129,6 +129,22 @@ export function conflicts(stage: Stage, envDir: string): string[] {
   return found;
 }
 
+/**
+ * Files `-m venv` rewrites in place (`open(path, "w")`) when it builds into an existing venv:
+ * one the user gave another mode keeps it.
+ */
+const REWRITTEN_IN_PLACE = ["pyvenv.cfg", ".gitignore"];
+
+/** Give the staged file `staged` the mode of the file it replaces, if there is one. */
+function keepMode(staged: string, replaced: string): void {
+  if (Deno.build.os === "windows") return;
+  const old = lstatOrNull(replaced);
+  const fresh = lstatOrNull(staged);
+  if (old?.isFile && fresh?.isFile && old.mode !== null && old.mode !== fresh.mode) {
+    Deno.chmodSync(staged, old.mode & 0o7777);
+  }
+}
+
 function moveInto(from: string, to: string, moved: string[]): void {
   for (const entry of Deno.readDirSync(from)) {
     const src = join(from, entry.name);
@@ -171,6 +187,7 @@ export function commitStage(stage: Stage, envDir: string, options: { clear: bool
         Deno.renameSync(join(envDir, entry.name), join(trash, entry.name));
       }
     }
+    for (const name of REWRITTEN_IN_PLACE) keepMode(join(stage.root, name), join(envDir, name));
     const cfg = join(stage.root, "pyvenv.cfg");
     const cfgAside = join(dirname(stage.root), `${stageName}.cfg`);
     Deno.renameSync(cfg, cfgAside);

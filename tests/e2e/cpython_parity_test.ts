@@ -46,28 +46,51 @@ Deno.test("the pyenv CPythons 3.7-3.13 are on this machine", () => {
   }
 });
 
+/** The two parents `assertSameAsVenv` makes `env` in. */
+interface Pair {
+  ref: string;
+  ours: string;
+  /** Run `-m venv --without-pip` and mkvenv again in each, with `args` before `env`. */
+  again(args: readonly string[]): Promise<void>;
+}
+
 /**
  * Make `env` with `py -m venv --without-pip` and with mkvenv, each in its own parent under
  * `root`, both run through `wrap` (a command prefix, e.g. one that sets the umask); assert the
  * trees (entries, modes, link targets) and pyvenv.cfg agree but for mkvenv's additions.
+ * Returns the pair, to run both again and compare once more.
  */
-async function assertSameAsVenv(py: RealPython, root: string, wrap: readonly string[] = []) {
-  const refParent = join(root, "ref");
-  const ourParent = join(root, "ours");
-  await Deno.mkdir(refParent);
-  await Deno.mkdir(ourParent);
+async function assertSameAsVenv(
+  py: RealPython,
+  root: string,
+  wrap: readonly string[] = [],
+): Promise<Pair> {
+  const ref = join(root, "ref");
+  const ours = join(root, "ours");
+  await Deno.mkdir(ref);
+  await Deno.mkdir(ours);
   const command = (argv: readonly string[], cwd: string) => {
     const [cmd, ...args] = [...wrap, ...argv];
     return run(cmd!, args, { cwd, env: { MKVENV_CACHE_DIR: SHARED_TEST_CACHE } });
   };
-  const ref = await command([py.exe, "-m", "venv", "--without-pip", "env"], refParent);
-  assertEquals(ref.code, 0, ref.stderr);
-  const ours = await command([...MKVENV_COMMAND, "-p", py.exe, "--without-pip", "env"], ourParent);
-  assertEquals(ours.code, 0, ours.stderr);
-  assertEquals(ours.stdout + ours.stderr, "", "success prints nothing");
+  const both = async (args: readonly string[]) => {
+    const made = await command([py.exe, "-m", "venv", "--without-pip", ...args, "env"], ref);
+    assertEquals(made.code, 0, made.stderr);
+    const ran = await command(
+      [...MKVENV_COMMAND, "-p", py.exe, "--without-pip", ...args, "env"],
+      ours,
+    );
+    assertEquals(ran.code, 0, ran.stderr);
+    assertEquals(ran.stdout + ran.stderr, "", "success prints nothing");
+    await assertSameVenvs(join(ref, "env"), join(ours, "env"));
+  };
+  await both([]);
+  return { ref, ours, again: both };
+}
 
-  const refTree = entriesByPath(tree(join(refParent, "env")));
-  const ourTree = entriesByPath(tree(join(ourParent, "env")));
+async function assertSameVenvs(refEnv: string, ourEnv: string): Promise<void> {
+  const refTree = entriesByPath(tree(refEnv));
+  const ourTree = entriesByPath(tree(ourEnv));
   for (const [rel, line] of refTree) {
     if (isPipFile(rel)) continue;
     assertEquals(ourTree.get(rel), line, `entry ${rel}`);
@@ -76,8 +99,8 @@ async function assertSameAsVenv(py: RealPython, root: string, wrap: readonly str
     assert(refTree.has(rel) || ADDITIONS.has(rel), `unexpected entry ${rel}`);
   }
 
-  const refCfg = parsePyvenvCfg(await Deno.readTextFile(join(refParent, "env", "pyvenv.cfg")));
-  const ourCfg = parsePyvenvCfg(await Deno.readTextFile(join(ourParent, "env", "pyvenv.cfg")));
+  const refCfg = parsePyvenvCfg(await Deno.readTextFile(join(refEnv, "pyvenv.cfg")));
+  const ourCfg = parsePyvenvCfg(await Deno.readTextFile(join(ourEnv, "pyvenv.cfg")));
   const keys = (m: Map<string, string>) => [...m.keys()].filter((k) => k !== "mkvenv");
   assertEquals(keys(ourCfg), keys(refCfg), "same keys in the same order");
   for (const [key, value] of refCfg) {
@@ -136,4 +159,24 @@ Deno.test("under umask 077 mkvenv gives every file and directory the mode -m ven
   // pyvenv.cfg, .gitignore (3.13) and the directories follow the umask; the activation
   // scripts keep their templates' 0644, as CPython copies the mode.
   await assertSameAsVenv(py, tmp.path, ["sh", "-c", 'umask 077 && exec "$@"', "sh"]);
+});
+
+Deno.test("re-used and upgraded venvs keep pyvenv.cfg's and .gitignore's modes, as -m venv's do", async () => {
+  const py = PYTHONS.find((p) => p.xy === "3.13");
+  assert(py, "needs CPython 3.13 (the first whose venv writes .gitignore)");
+  await using tmp = await tempDir();
+  const pair = await assertSameAsVenv(py, tmp.path);
+  // -m venv rewrites both files in place (open(..., "w")), so a mode the user gave them stays.
+  const chmodBoth = async (rel: string, mode: number) => {
+    for (const parent of [pair.ref, pair.ours]) await Deno.chmod(join(parent, "env", rel), mode);
+  };
+  await chmodBoth("pyvenv.cfg", 0o600);
+  await chmodBoth(".gitignore", 0o640);
+  await pair.again([]);
+  await chmodBoth("pyvenv.cfg", 0o604);
+  await pair.again(["--upgrade"]);
+  assertEquals((await Deno.stat(join(pair.ours, "env", "pyvenv.cfg"))).mode! & 0o777, 0o604);
+  // --clear starts afresh: both files get the umask's modes again.
+  await pair.again(["--clear"]);
+  assertEquals((await Deno.stat(join(pair.ours, "env", "pyvenv.cfg"))).mode! & 0o777, 0o644);
 });
