@@ -203,15 +203,78 @@ async function virtualenvCase(dir: string): Promise<Case | string> {
   };
 }
 
-async function startupAndColdRun(): Promise<{ deno: number; startup: number; cold: number }> {
+/** An entry of a venv's tree, parents first: what the floor script re-creates. */
+type TreeEntry =
+  | { kind: "dir"; rel: string }
+  | { kind: "link"; rel: string; target: string }
+  | { kind: "file"; rel: string; text: string; mode: number };
+
+function treeEntries(root: string, rel = ""): TreeEntry[] {
+  const entries: TreeEntry[] = [];
+  for (const entry of Deno.readDirSync(join(root, rel))) {
+    const child = rel === "" ? entry.name : `${rel}/${entry.name}`;
+    const path = join(root, child);
+    if (entry.isSymlink) {
+      entries.push({ kind: "link", rel: child, target: Deno.readLinkSync(path) });
+    } else if (entry.isDirectory) {
+      entries.push({ kind: "dir", rel: child }, ...treeEntries(root, child));
+    } else {
+      const mode = (Deno.statSync(path).mode ?? 0o644) & 0o777;
+      entries.push({ kind: "file", rel: child, text: Deno.readTextFileSync(path), mode });
+    }
+  }
+  return entries;
+}
+
+/**
+ * The floor: Deno making the same `--without-pip` tree with no logic at all (one manifest read,
+ * then mkdir, symlink and write for each entry in a stage, and one rename), the least any
+ * `deno run` program can take for it.
+ */
+const FLOOR_SCRIPT = `const [manifest, target] = Deno.args;
+const stage = target + ".stage";
+Deno.mkdirSync(stage);
+for (const e of JSON.parse(Deno.readTextFileSync(manifest))) {
+  const path = stage + "/" + e.rel;
+  if (e.kind === "dir") Deno.mkdirSync(path);
+  else if (e.kind === "link") Deno.symlinkSync(e.target, path);
+  else Deno.writeTextFileSync(path, e.text, { mode: e.mode });
+}
+Deno.renameSync(stage, target);
+`;
+
+interface Baselines {
+  /** `deno run` of an empty script. */
+  deno: number;
+  /** mkvenv --version. */
+  startup: number;
+  /** Deno writing mkvenv's `--without-pip` tree with no logic. */
+  floor: number;
+  /** mkvenv's first run on an empty cache. */
+  cold: number;
+}
+
+async function baselines(): Promise<Baselines> {
   const dir = await Deno.makeTempDir({ prefix: "mkvenv-bench-" });
   try {
     const env = { ...Deno.env.toObject(), MKVENV_CACHE_DIR: join(dir, ".cache") };
     const cold = await timeOnce(mkvenvSide([]), dir, env);
     const empty = join(dir, "empty.js");
     await Deno.writeTextFile(empty, "");
+    const reference = join(dir, "reference");
+    await exec(mkvenvSide(["--without-pip"]).argv(reference), env);
+    const manifest = join(dir, "tree.json");
+    await Deno.writeTextFile(manifest, JSON.stringify(treeEntries(reference)));
+    const floorScript = join(dir, "floor.js");
+    await Deno.writeTextFile(floorScript, FLOOR_SCRIPT);
+    const floorSide: Side = {
+      label: "floor",
+      argv: (t) => [Deno.execPath(), "run", "-A", "--no-config", floorScript, manifest, t],
+    };
+    await timeOnce(floorSide, dir, env);
     const startup: number[] = [];
     const deno: number[] = [];
+    const floor: number[] = [];
     for (let i = 0; i < RUNS; i++) {
       let start = performance.now();
       await exec([...MKVENV, "--version"], env);
@@ -219,8 +282,9 @@ async function startupAndColdRun(): Promise<{ deno: number; startup: number; col
       start = performance.now();
       await exec([Deno.execPath(), "run", "--no-config", empty], env);
       deno.push(performance.now() - start);
+      floor.push(await timeOnce(floorSide, dir, env));
     }
-    return { deno: median(deno), startup: median(startup), cold };
+    return { deno: median(deno), startup: median(startup), floor: median(floor), cold };
   } finally {
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
@@ -233,10 +297,13 @@ if (import.meta.main) {
     `interpreter: ${PYTHON}; ${RUNS} interleaved runs each (${SLOW_RUNS} against python -m venv ` +
       `with pip), medians, fresh target each run; ${which}; Deno start-up included`,
   );
-  const { deno, startup, cold } = await startupAndColdRun();
+  const { deno, startup, floor, cold } = await baselines();
   console.log(
     `Deno start-up alone (deno run of an empty script): ${deno.toFixed(1)} ms; ` +
       `mkvenv --version: ${startup.toFixed(1)} ms; ` +
+      `Deno writing the same --without-pip tree with no logic (the floor): ${
+        floor.toFixed(1)
+      } ms; ` +
       `first run on an empty cache (unpack + byte-compile pip once): ${cold.toFixed(0)} ms`,
   );
   // `deno task bench WORD`: only the comparisons whose title contains WORD.
