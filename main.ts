@@ -2,7 +2,6 @@
  * The mkvenv command: parse argv, find the interpreter, build each ENV_DIR, map errors to exit
  * statuses (2 usage, 1 build failure).
  */
-import { fromFileUrl } from "./lib/paths.ts";
 import {
   BuildError,
   buildVenv,
@@ -18,12 +17,16 @@ import {
   UsageError,
 } from "./lib/mod.ts";
 
-/** The words that start this mkvenv: the compiled binary, or deno running this file. */
+/**
+ * The words that start this mkvenv: the compiled binary, or deno running this file (its path
+ * from `import.meta`, which costs no URL parsing on the start-up path).
+ */
 function invocation(): string[] {
   const exe = Deno.execPath();
   const isDeno = /^deno(\.exe)?$/i.test(exe.split(/[\\/]/).pop() ?? "");
-  if (!isDeno || !Deno.mainModule.startsWith("file:")) return [exe];
-  return [exe, "run", "--allow-all", fromFileUrl(Deno.mainModule)];
+  const program = import.meta.filename; // undefined when run from a remote URL
+  if (!isDeno || program === undefined) return [exe];
+  return [exe, "run", "--allow-all", program];
 }
 
 /** `MKVENV_PIP_WHEEL`: seed wheels separated like PATH entries. */
