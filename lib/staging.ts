@@ -141,7 +141,11 @@ function keepMode(staged: string, replaced: string): void {
   const old = lstatOrNull(replaced);
   const fresh = lstatOrNull(staged);
   if (old?.isFile && fresh?.isFile && old.mode !== null && old.mode !== fresh.mode) {
-    Deno.chmodSync(staged, old.mode & 0o7777);
+    try {
+      Deno.chmodSync(staged, old.mode & 0o7777);
+    } catch {
+      // a file system without modes: the umask's mode is as good as any
+    }
   }
 }
 
