@@ -96,7 +96,14 @@ function platformOf(osName: string, sysPlatform: string): Platform {
  * Throws a `TypeError` naming the field when the text is not the probe's output.
  */
 export function parseProbeOutput(text: string): InterpreterInfo {
-  const raw: unknown = JSON.parse(text);
+  return probeInfo(JSON.parse(text));
+}
+
+/**
+ * `parseProbeOutput` for JSON already parsed (a cache entry read for more than its facts).
+ * Throws a `TypeError` naming the field when `raw` is not the probe's output.
+ */
+export function probeInfo(raw: unknown): InterpreterInfo {
   if (!isObject(raw)) throw new TypeError("probe output is not a JSON object");
   if (raw.probe !== PROBE_VERSION) throw new TypeError("probe output has another version");
   const version = raw.version;

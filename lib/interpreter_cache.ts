@@ -15,8 +15,8 @@ import { dirname, join } from "./paths.ts";
 import { cacheRoot, digest, writeFileAtomic } from "./cache.ts";
 import {
   type InterpreterInfo,
-  parseProbeOutput,
   PROBE_VERSION,
+  probeInfo,
   ProbeRefused,
   runProbe,
 } from "./interpreter.ts";
@@ -134,10 +134,11 @@ export function cachedBaseFacts(
   const text = readEntry(entry);
   if (text === null) return null;
   try {
-    const base = (JSON.parse(text) as { base?: unknown }).base;
+    const raw: unknown = JSON.parse(text);
+    const base = (raw as { base?: unknown } | null)?.base;
     const stamps = base === undefined ? null : venvDirStamps(path);
     if (stamps === null || !sameStamps(base, stamps)) return null;
-    const info = parseProbeOutput(text);
+    const info = probeInfo(raw);
     options.log?.(`${path} is a base interpreter, as the cache ${entry} remembers`);
     return info;
   } catch {
@@ -158,7 +159,7 @@ export async function probeCached(
   const entry = root !== null && key !== null
     ? join(root, "interpreters", `${key.key}.json`)
     : null;
-  const base = options.base ? venvDirStamps(path) : null;
+  const base = options.base && entry !== null ? venvDirStamps(path) : null;
   if (entry !== null) {
     const text = readEntry(entry); // missing or unreadable: probe again and rewrite
     const refused = text === null ? null : parseRefusal(text);
@@ -168,9 +169,10 @@ export async function probeCached(
     }
     try {
       if (text !== null) {
-        const info = parseProbeOutput(text);
+        const raw: unknown = JSON.parse(text);
+        const info = probeInfo(raw);
         options.log?.(`interpreter facts for ${path} from cache ${entry}`);
-        if (base !== null && !sameStamps((JSON.parse(text) as { base?: unknown }).base, base)) {
+        if (base !== null && !sameStamps((raw as { base?: unknown }).base, base)) {
           const raw = JSON.stringify(toProbeJson(info));
           await writeFileAtomic(entry, entryText(raw, base)).catch(() => {});
         }
