@@ -17,7 +17,7 @@
  * virtualenv is installed from the local package mirror into a scratch venv (made by mkvenv);
  * without it, its comparison is skipped with a note.
  */
-import { join } from "../lib/paths.ts";
+import { join } from "../lib/disk/paths.ts";
 import { build } from "../scripts/build.ts";
 
 const PYTHON = Deno.env.get("MKVENV_BENCH_PYTHON") ?? "/root/.pyenv/versions/3.12.1/bin/python3.12";

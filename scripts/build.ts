@@ -17,7 +17,7 @@
  * only; the program itself depends on nothing).
  */
 import { parse } from "acorn";
-import { dirname, fromFileUrl, join } from "../lib/paths.ts";
+import { dirname, fromFileUrl, join } from "../lib/disk/paths.ts";
 
 const ROOT = join(dirname(fromFileUrl(import.meta.url)), "..");
 const MAIN = join(ROOT, "main.ts");

@@ -3,7 +3,11 @@
  * (`-I -c <source>`) with canned facts, in the exact shape templates/probe.py prints.
  */
 import { dirname } from "node:path";
-import { type InterpreterInfo, parseProbeOutput, type PythonVersion } from "../lib/interpreter.ts";
+import {
+  type InterpreterInfo,
+  parseProbeOutput,
+  type PythonVersion,
+} from "../lib/discovery/interpreter.ts";
 
 /** The facts a stub claims; everything else gets a plausible default. */
 export interface StubFacts {

@@ -3,8 +3,8 @@
  * wheels, and run commands.
  */
 import { join } from "node:path";
-import { recordHash, renderRecord } from "../lib/wheel.ts";
-import { writeZip, type ZipInput } from "../lib/zip.ts";
+import { recordHash, renderRecord } from "../lib/seed/wheel.ts";
+import { writeZip, type ZipInput } from "../lib/seed/zip.ts";
 
 /** Python 3.12 from pyenv, the reference interpreter of these tests. */
 export const PY312 = "/root/.pyenv/versions/3.12.1/bin/python3.12";

@@ -1,5 +1,5 @@
 /**
- * Rendering of the activation scripts (lib/activation.ts) for every platform: which files,
+ * Rendering of the activation scripts (lib/venv/activation.ts) for every platform: which files,
  * line endings, every value quoted for its file's language, and refusals. PowerShell and
  * cmd.exe are not installed here, so their text is checked by reading the values back with
  * the readers in tests/_shells.ts; the other scripts run in real shells in
@@ -11,9 +11,9 @@ import {
   renderActivationScripts,
   type ScriptFile,
   substitute,
-} from "../lib/activation.ts";
+} from "../lib/venv/activation.ts";
 import { BuildError } from "../lib/errors.ts";
-import { computeLayout, defaultBuildOptions, type VenvLayout } from "../lib/layout.ts";
+import { computeLayout, defaultBuildOptions, type VenvLayout } from "../lib/venv/layout.ts";
 import {
   cshPromptEscape,
   cshQuote,
@@ -21,7 +21,7 @@ import {
   nushellQuote,
   posixQuote,
   pythonQuote,
-} from "../lib/shell_quote.ts";
+} from "../lib/venv/shell_quote.ts";
 import { fixture } from "./fixtures/probe_fixtures.ts";
 import { HOSTILE_NAME, HOSTILE_PROMPT, readBatch, readPowershell } from "./_shells.ts";
 

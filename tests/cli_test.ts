@@ -1,5 +1,5 @@
 import { deepStrictEqual as assertEquals, throws as assertThrows } from "node:assert/strict";
-import { helpText, parseCli } from "../lib/cli.ts";
+import { helpText, parseCli } from "../lib/cli/cli.ts";
 import { UsageError } from "../lib/errors.ts";
 
 Deno.test("parseCli() reads every python -m venv option, interleaved with ENV_DIRs", () => {

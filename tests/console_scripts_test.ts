@@ -8,10 +8,10 @@ import {
   posixScriptHeader,
   SHEBANG_LIMIT,
   windowsLauncherScript,
-} from "../lib/console_scripts.ts";
-import { shPythonWord } from "../lib/shell_quote.ts";
-import { type EntryPoint, readWheel } from "../lib/wheel.ts";
-import { readZipEntries, readZipEntry } from "../lib/zip.ts";
+} from "../lib/seed/console_scripts.ts";
+import { shPythonWord } from "../lib/venv/shell_quote.ts";
+import { type EntryPoint, readWheel } from "../lib/seed/wheel.ts";
+import { readZipEntries, readZipEntry } from "../lib/seed/zip.ts";
 import { bundledWheel, DEV_PYTHONS, PY312, run } from "./_wheel_fixture.ts";
 
 const PIP_MAIN = { module: "pip._internal.cli.main", attr: "main" };

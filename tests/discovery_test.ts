@@ -8,10 +8,10 @@ import {
   type FindOptions,
   formatInterpreterList,
   listInterpreters,
-} from "../lib/discovery.ts";
+} from "../lib/discovery/discovery.ts";
 import { BuildError, UsageError } from "../lib/errors.ts";
-import { type InterpreterInfo, ProbeRefused } from "../lib/interpreter.ts";
-import { probeCached } from "../lib/interpreter_cache.ts";
+import { type InterpreterInfo, ProbeRefused } from "../lib/discovery/interpreter.ts";
+import { probeCached } from "../lib/discovery/interpreter_cache.ts";
 import {
   factsFor,
   rejection,

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { FilePlacer, parseLinkMode } from "../lib/file_links.ts";
+import { FilePlacer, parseLinkMode } from "../lib/disk/file_links.ts";
 
 async function withFiles(fn: (dir: string, source: string) => Promise<void>) {
   const dir = await Deno.makeTempDir();

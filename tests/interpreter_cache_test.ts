@@ -1,7 +1,7 @@
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { join } from "node:path";
-import { cacheRoot } from "../lib/cache.ts";
-import { cachedBaseFacts, probeCached } from "../lib/interpreter_cache.ts";
+import { cacheRoot } from "../lib/disk/cache.ts";
+import { cachedBaseFacts, probeCached } from "../lib/discovery/interpreter_cache.ts";
 import { pyenvPython, tempDir } from "./_util.ts";
 import { DEV_PYTHONS } from "./_wheel_fixture.ts";
 

@@ -1,6 +1,6 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
-import { directoriesUnder } from "../lib/builder.ts";
-import { computeLayout, defaultBuildOptions, pathFor } from "../lib/layout.ts";
+import { directoriesUnder } from "../lib/venv/builder.ts";
+import { computeLayout, defaultBuildOptions, pathFor } from "../lib/venv/layout.ts";
 import { fixture, FIXTURES } from "./fixtures/probe_fixtures.ts";
 
 const CWD = "/home/u/project";

@@ -1,7 +1,7 @@
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import * as node from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { fromFileUrl, posix, win32 } from "../lib/paths.ts";
+import { fromFileUrl, posix, win32 } from "../lib/disk/paths.ts";
 
 const POSIX_CASES = [
   "",
@@ -46,7 +46,7 @@ const WIN_CASES = [
   "a.b\\c.d",
 ];
 
-Deno.test("lib/paths posix agrees with node:path posix", () => {
+Deno.test("lib/disk/paths posix agrees with node:path posix", () => {
   for (const p of POSIX_CASES) {
     assertEquals(posix.normalize(p), node.posix.normalize(p), `normalize ${p}`);
     assertEquals(posix.dirname(p), node.posix.dirname(p), `dirname ${p}`);
@@ -65,7 +65,7 @@ Deno.test("lib/paths posix agrees with node:path posix", () => {
   assertEquals(posix.basename("/a/b.py", ".py"), "b");
 });
 
-Deno.test("lib/paths win32 agrees with node:path win32", () => {
+Deno.test("lib/disk/paths win32 agrees with node:path win32", () => {
   for (const p of WIN_CASES) {
     assertEquals(win32.normalize(p), node.win32.normalize(p), `normalize ${p}`);
     assertEquals(win32.dirname(p), node.win32.dirname(p), `dirname ${p}`);

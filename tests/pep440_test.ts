@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { compareVersions, parseVersion, specifierAdmits } from "../lib/pep440.ts";
+import { compareVersions, parseVersion, specifierAdmits } from "../lib/discovery/pep440.ts";
 import { DEV_PYTHONS, PY312, run } from "./_wheel_fixture.ts";
 
 const SPECIFIERS = [

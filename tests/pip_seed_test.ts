@@ -1,16 +1,16 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { BuildError } from "../lib/errors.ts";
-import type { InterpreterInfo } from "../lib/interpreter.ts";
-import { probeCached } from "../lib/interpreter_cache.ts";
+import type { InterpreterInfo } from "../lib/discovery/interpreter.ts";
+import { probeCached } from "../lib/discovery/interpreter_cache.ts";
 import {
   candidateWheels,
   incompatibility,
   prepareSeed,
   type SeedOptions,
   seedProjects,
-} from "../lib/pip_seed.ts";
-import { readWheel } from "../lib/wheel.ts";
+} from "../lib/seed/pip_seed.ts";
+import { readWheel } from "../lib/seed/wheel.ts";
 import { bundledWheel, DEV_PYTHONS, PY312, writeWheel } from "./_wheel_fixture.ts";
 
 const PY37 = "/root/.pyenv/versions/3.7.16/bin/python3.7";

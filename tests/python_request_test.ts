@@ -1,6 +1,6 @@
 import { deepEqual as assertEquals } from "node:assert/strict";
 import { UsageError } from "../lib/errors.ts";
-import type { InterpreterInfo, PythonVersion } from "../lib/interpreter.ts";
+import type { InterpreterInfo, PythonVersion } from "../lib/discovery/interpreter.ts";
 import {
   DEFAULT_REQUEST,
   describeClauses,
@@ -8,7 +8,7 @@ import {
   parsePythonRequest,
   type PythonRequest,
   type SpecRequest,
-} from "../lib/python_request.ts";
+} from "../lib/discovery/python_request.ts";
 import { factsFor, thrown } from "./_stub_python.ts";
 
 function spec(text: string): SpecRequest {

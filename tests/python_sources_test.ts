@@ -1,5 +1,5 @@
 import { deepEqual as assertEquals } from "node:assert/strict";
-import { parsePythonRequest, type SpecRequest } from "../lib/python_request.ts";
+import { parsePythonRequest, type SpecRequest } from "../lib/discovery/python_request.ts";
 import {
   installNameMismatch,
   parseCoreTag,
@@ -9,7 +9,7 @@ import {
   recogniseShim,
   toolVersions,
   versionFileLines,
-} from "../lib/python_sources.ts";
+} from "../lib/discovery/python_sources.ts";
 
 function spec(text: string): SpecRequest {
   const request = parsePythonRequest(text);

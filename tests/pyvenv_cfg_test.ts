@@ -1,12 +1,12 @@
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
-import { computeLayout, defaultBuildOptions } from "../lib/layout.ts";
+import { computeLayout, defaultBuildOptions } from "../lib/venv/layout.ts";
 import {
   MKVENV_VERSION,
   parsePythonStrLiteral,
   parsePyvenvCfg,
   pythonRepr,
   renderPyvenvCfg,
-} from "../lib/pyvenv_cfg.ts";
+} from "../lib/venv/pyvenv_cfg.ts";
 import { fixture } from "./fixtures/probe_fixtures.ts";
 
 function render(name: string, extra: Partial<ReturnType<typeof defaultBuildOptions>> = {}) {

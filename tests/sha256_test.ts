@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { sha256 } from "../lib/sha256.ts";
+import { sha256 } from "../lib/seed/sha256.ts";
 
 function hex(bytes: Uint8Array): string {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");

@@ -1,5 +1,5 @@
 /**
- * The quoting rules of lib/shell_quote.ts. Each quoted value is read back by the real
+ * The quoting rules of lib/venv/shell_quote.ts. Each quoted value is read back by the real
  * language where it is installed here (sh, fish, tcsh, nushell, Python); PowerShell and
  * cmd.exe are not, so their literals are read back by small readers that follow the
  * documented parsing rules of those languages.
@@ -18,7 +18,7 @@ import {
   pythonQuote,
   type ScriptLanguage,
   unsafeCharacter,
-} from "../lib/shell_quote.ts";
+} from "../lib/venv/shell_quote.ts";
 import { run, tempDir } from "./_util.ts";
 import { HOSTILE_VALUES, needShell, readBatch, readPowershell, shellTest } from "./_shells.ts";
 

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { BuildError } from "../lib/errors.ts";
-import { recordHash } from "../lib/wheel.ts";
-import { cachedBytecode, cachedWheel, categoryDir, pycPath } from "../lib/wheel_cache.ts";
+import { recordHash } from "../lib/seed/wheel.ts";
+import { cachedBytecode, cachedWheel, categoryDir, pycPath } from "../lib/seed/wheel_cache.ts";
 import { DEV_PYTHONS, PY312, run, writeWheel } from "./_wheel_fixture.ts";
 
 const DEMO = {
@@ -134,7 +134,7 @@ Deno.test(
  */
 async function fillConcurrently(dir: string, root: string, wheelPath: string, count: number) {
   const script = join(dir, "fill.ts");
-  const lib = new URL("../lib/wheel_cache.ts", import.meta.url).href;
+  const lib = new URL("../lib/seed/wheel_cache.ts", import.meta.url).href;
   await Deno.writeTextFile(
     script,
     `import { cachedBytecode, cachedWheel } from ${JSON.stringify(lib)};\n` +

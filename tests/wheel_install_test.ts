@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import type { InterpreterInfo } from "../lib/interpreter.ts";
-import { probeCached } from "../lib/interpreter_cache.ts";
-import { computeLayout, defaultBuildOptions } from "../lib/layout.ts";
-import { parseRecord, readWheel, recordHash } from "../lib/wheel.ts";
-import { cachedBytecode, cachedWheel, categoryDir } from "../lib/wheel_cache.ts";
-import { installSchemeOf, planWheelInstall } from "../lib/wheel_install.ts";
+import type { InterpreterInfo } from "../lib/discovery/interpreter.ts";
+import { probeCached } from "../lib/discovery/interpreter_cache.ts";
+import { computeLayout, defaultBuildOptions } from "../lib/venv/layout.ts";
+import { parseRecord, readWheel, recordHash } from "../lib/seed/wheel.ts";
+import { cachedBytecode, cachedWheel, categoryDir } from "../lib/seed/wheel_cache.ts";
+import { installSchemeOf, planWheelInstall } from "../lib/seed/wheel_install.ts";
 import { bundledWheel, DEV_PYTHONS, PY312, writeWheel } from "./_wheel_fixture.ts";
 
 function windowsInfo(linux: InterpreterInfo): InterpreterInfo {

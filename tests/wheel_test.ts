@@ -9,8 +9,8 @@ import {
   readWheel,
   recordHash,
   renderRecord,
-} from "../lib/wheel.ts";
-import { writeZip } from "../lib/zip.ts";
+} from "../lib/seed/wheel.ts";
+import { writeZip } from "../lib/seed/zip.ts";
 import {
   buildWheel,
   bundledWheel,

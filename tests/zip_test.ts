@@ -6,7 +6,7 @@ import {
   readZipEntry,
   writeZip,
   ZipError,
-} from "../lib/zip.ts";
+} from "../lib/seed/zip.ts";
 import { DEV_PYTHONS, PY312, run } from "./_wheel_fixture.ts";
 
 const encoder = new TextEncoder();

@@ -11,8 +11,8 @@
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { join } from "node:path";
-import { renderActivationScripts } from "../../lib/activation.ts";
-import { computeLayout, defaultBuildOptions } from "../../lib/layout.ts";
+import { renderActivationScripts } from "../../lib/venv/activation.ts";
+import { computeLayout, defaultBuildOptions } from "../../lib/venv/layout.ts";
 import {
   cshPromptEscape,
   cshQuote,
@@ -20,7 +20,7 @@ import {
   nushellQuote,
   posixQuote,
   pythonQuote,
-} from "../../lib/shell_quote.ts";
+} from "../../lib/venv/shell_quote.ts";
 import { fixture } from "../fixtures/probe_fixtures.ts";
 import {
   HOSTILE_NAME,

@@ -6,7 +6,7 @@
  */
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { join } from "node:path";
-import { parsePyvenvCfg } from "../../lib/pyvenv_cfg.ts";
+import { parsePyvenvCfg } from "../../lib/venv/pyvenv_cfg.ts";
 import { buildProgram } from "../../scripts/build.ts";
 import { mkvenv, pyenvPython, run, SHARED_TEST_CACHE, tempDir, tree } from "../_util.ts";
 

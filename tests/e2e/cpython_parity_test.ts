@@ -5,7 +5,7 @@
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { join } from "node:path";
-import { parsePyvenvCfg } from "../../lib/pyvenv_cfg.ts";
+import { parsePyvenvCfg } from "../../lib/venv/pyvenv_cfg.ts";
 import {
   mkvenv,
   MKVENV_COMMAND,

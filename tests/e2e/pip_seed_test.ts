@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { parseRecord, recordHash } from "../../lib/wheel.ts";
+import { parseRecord, recordHash } from "../../lib/seed/wheel.ts";
 import { bundledWheel, PY312, run, type RunResult, writeWheel } from "../_wheel_fixture.ts";
 import { MKVENV_COMMAND, tree } from "../_util.ts";
 

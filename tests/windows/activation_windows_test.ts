@@ -12,7 +12,7 @@
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { join } from "node:path";
-import { cmdPromptEscape, powershellQuote } from "../../lib/shell_quote.ts";
+import { cmdPromptEscape, powershellQuote } from "../../lib/venv/shell_quote.ts";
 import { HOSTILE_NAME, HOSTILE_PROMPT, needShell, shellTest, which } from "../_shells.ts";
 import { mkvenv, run } from "../_util.ts";
 

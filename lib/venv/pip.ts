@@ -2,8 +2,8 @@
  * Running the venv's own python and pip after the build: `--upgrade-deps` (spec §8.5). Seeding
  * pip itself does not run Python in the venv (see `pip_seed.ts`).
  */
-import { BuildError, q } from "./errors.ts";
-import type { InterpreterInfo } from "./interpreter.ts";
+import { BuildError, q } from "../errors.ts";
+import type { InterpreterInfo } from "../discovery/interpreter.ts";
 import { atLeast, type VenvLayout } from "./layout.ts";
 
 /** The environment CPython's venv gives the new python (gh-98251): no PYTHONHOME/PYTHONPATH. */

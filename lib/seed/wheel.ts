@@ -3,7 +3,7 @@
  * file name, the metadata files, entry points and RECORD, and the checked contents of a whole
  * wheel held in memory. Pure: bytes and text in, typed values out.
  */
-import { BuildError, q } from "./errors.ts";
+import { BuildError, q } from "../errors.ts";
 import { sha256 } from "./sha256.ts";
 import { readZipEntries, readZipEntry, ZipError } from "./zip.ts";
 

@@ -7,15 +7,15 @@
  * `prepareSeed` runs before the builder touches the venv, so a missing wheel leaves nothing
  * behind; `seedPip` installs.
  */
-import { join } from "./paths.ts";
-import { cacheRoot } from "./cache.ts";
+import { join } from "../disk/paths.ts";
+import { cacheRoot } from "../disk/cache.ts";
 import { launcherName, peMachine, type WindowsMachine } from "./console_scripts.ts";
-import { BuildError, q } from "./errors.ts";
-import { FilePlacer, installModes, type LinkMode, processUmask } from "./file_links.ts";
-import type { InterpreterInfo } from "./interpreter.ts";
-import { pathFor, type VenvLayout } from "./layout.ts";
-import { compareVersions, parseVersion, specifierAdmits } from "./pep440.ts";
-import { coreDeps } from "./pip.ts";
+import { BuildError, q } from "../errors.ts";
+import { FilePlacer, installModes, type LinkMode, processUmask } from "../disk/file_links.ts";
+import type { InterpreterInfo } from "../discovery/interpreter.ts";
+import { pathFor, type VenvLayout } from "../venv/layout.ts";
+import { compareVersions, parseVersion, specifierAdmits } from "../discovery/pep440.ts";
+import { coreDeps } from "../venv/pip.ts";
 import { normalizeName, parseWheelFilename, type Wheel } from "./wheel.ts";
 import {
   type CachedBytecode,

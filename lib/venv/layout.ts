@@ -3,8 +3,8 @@
  * the target platform. Every platform and version rule of the on-disk layout lives here; the
  * code that touches the disk only carries out the `VenvLayout` computed here.
  */
-import { posix, win32 } from "./paths.ts";
-import type { InterpreterInfo, Platform, PythonVersion } from "./interpreter.ts";
+import { posix, win32 } from "../disk/paths.ts";
+import type { InterpreterInfo, Platform, PythonVersion } from "../discovery/interpreter.ts";
 
 /** The options of one build, after parsing (CLI defaults already applied). */
 export interface BuildOptions {

@@ -12,11 +12,11 @@
  * entry or none. Two processes racing build it twice and one rename wins; the loser's copy is
  * removed. Cached files are never written again once published.
  */
-import { dirname, join } from "./paths.ts";
-import compileSource from "../templates/compile_pyc.py" with { type: "text" };
-import { digest, writeFileAtomic } from "./cache.ts";
-import { BuildError, q } from "./errors.ts";
-import { acquireLock } from "./lock.ts";
+import { dirname, join } from "../disk/paths.ts";
+import compileSource from "../../templates/compile_pyc.py" with { type: "text" };
+import { digest, writeFileAtomic } from "../disk/cache.ts";
+import { BuildError, q } from "../errors.ts";
+import { acquireLock } from "../disk/lock.ts";
 import { readWheel, recordHash, type Wheel } from "./wheel.ts";
 
 /** Bump when the layout or `wheel.json` changes shape: older entries are then ignored. */

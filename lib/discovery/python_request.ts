@@ -3,7 +3,7 @@
  * into a typed `PythonRequest`, and whether an interpreter's facts satisfy it. Pure: no disk,
  * no subprocess.
  */
-import { q, UsageError } from "./errors.ts";
+import { q, UsageError } from "../errors.ts";
 import type { InterpreterInfo, PythonVersion } from "./interpreter.ts";
 
 /** An implementation a request can name. `null` in a request means any. */

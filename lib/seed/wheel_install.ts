@@ -12,10 +12,10 @@ import {
   scriptBody,
   windowsLauncherScript,
 } from "./console_scripts.ts";
-import { BuildError, q } from "./errors.ts";
-import { CACHED_MODES, type FilePlacer, type InstallModes } from "./file_links.ts";
-import type { Platform, PythonVersion } from "./interpreter.ts";
-import { pathFor, type VenvLayout } from "./layout.ts";
+import { BuildError, q } from "../errors.ts";
+import { CACHED_MODES, type FilePlacer, type InstallModes } from "../disk/file_links.ts";
+import type { Platform, PythonVersion } from "../discovery/interpreter.ts";
+import { pathFor, type VenvLayout } from "../venv/layout.ts";
 import { recordHash, type RecordRow, renderRecord, type WheelCategory } from "./wheel.ts";
 import { type CachedBytecode, type CachedWheel, categoryDir } from "./wheel_cache.ts";
 

@@ -4,8 +4,8 @@
  * venv's interpreter from any path, and Windows `.exe` launchers in the format of distlib's
  * launchers (launcher executable + `#!` line + ZIP archive holding `__main__.py`). Pure.
  */
-import type { PythonVersion } from "./interpreter.ts";
-import { shPythonWord } from "./shell_quote.ts";
+import type { PythonVersion } from "../discovery/interpreter.ts";
+import { shPythonWord } from "../venv/shell_quote.ts";
 import { type EntryPoint, normalizeName } from "./wheel.ts";
 import { concatBytes, writeZip } from "./zip.ts";
 

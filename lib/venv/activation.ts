@@ -3,16 +3,16 @@
  * language of the file it lands in, in one substitution pass. Pure: the builder writes the
  * files.
  */
-import activateTemplate from "../templates/activate" with { type: "text" };
-import activateBatTemplate from "../templates/activate.bat" with { type: "text" };
-import activateCshTemplate from "../templates/activate.csh" with { type: "text" };
-import activateFishTemplate from "../templates/activate.fish" with { type: "text" };
-import activateNuTemplate from "../templates/activate.nu" with { type: "text" };
-import activatePs1Template from "../templates/Activate.ps1" with { type: "text" };
-import activateThisTemplate from "../templates/activate_this.py" with { type: "text" };
-import activateXshTemplate from "../templates/activate.xsh" with { type: "text" };
-import deactivateBatTemplate from "../templates/deactivate.bat" with { type: "text" };
-import { BuildError, q } from "./errors.ts";
+import activateTemplate from "../../templates/activate" with { type: "text" };
+import activateBatTemplate from "../../templates/activate.bat" with { type: "text" };
+import activateCshTemplate from "../../templates/activate.csh" with { type: "text" };
+import activateFishTemplate from "../../templates/activate.fish" with { type: "text" };
+import activateNuTemplate from "../../templates/activate.nu" with { type: "text" };
+import activatePs1Template from "../../templates/Activate.ps1" with { type: "text" };
+import activateThisTemplate from "../../templates/activate_this.py" with { type: "text" };
+import activateXshTemplate from "../../templates/activate.xsh" with { type: "text" };
+import deactivateBatTemplate from "../../templates/deactivate.bat" with { type: "text" };
+import { BuildError, q } from "../errors.ts";
 import type { VenvLayout } from "./layout.ts";
 import { pathFor } from "./layout.ts";
 import {

@@ -1,17 +1,17 @@
 /**
  * Building one venv: compute its layout (pure), assemble it in a staging directory, commit it
- * (lib/staging.ts), under a lock on the target. The steps follow CPython's `EnvBuilder.create`.
+ * (lib/disk/staging.ts), under a lock on the target. The steps follow CPython's `EnvBuilder.create`.
  */
 import { renderActivationScripts } from "./activation.ts";
-import { BuildError, q } from "./errors.ts";
-import type { FoundInterpreter } from "./discovery.ts";
-import { copyExecutable, lstatOrNull, makeDirs, osError, writeNewFile } from "./disk.ts";
-import type { InterpreterInfo } from "./interpreter.ts";
+import { BuildError, q } from "../errors.ts";
+import type { FoundInterpreter } from "../discovery/discovery.ts";
+import { copyExecutable, lstatOrNull, makeDirs, osError, writeNewFile } from "../disk/disk.ts";
+import type { InterpreterInfo } from "../discovery/interpreter.ts";
 import { type BuildOptions, computeLayout, pathFor, type VenvLayout } from "./layout.ts";
-import { acquireLock } from "./lock.ts";
-import { basename, dirname, join } from "./paths.ts";
-import type { LinkMode } from "./file_links.ts";
-import type { seedPip, SeedPlan } from "./pip_seed.ts";
+import { acquireLock } from "../disk/lock.ts";
+import { basename, dirname, join } from "../disk/paths.ts";
+import type { LinkMode } from "../disk/file_links.ts";
+import type { seedPip, SeedPlan } from "../seed/pip_seed.ts";
 import { parsePythonStrLiteral, parsePyvenvCfg, renderPyvenvCfg } from "./pyvenv_cfg.ts";
 import { posixCommandLine, windowsCommandLine } from "./shell_quote.ts";
 import {
@@ -22,7 +22,7 @@ import {
   onInterrupt,
   removeLeftovers,
   type Stage,
-} from "./staging.ts";
+} from "../disk/staging.ts";
 
 /** The text of the `.gitignore` mkvenv writes into each venv: ignore everything in it. */
 export const GITIGNORE_TEXT = "# Created by mkvenv; the whole virtual environment is ignored\n*\n";
@@ -156,8 +156,8 @@ function checkExisting(envDir: string, cfgPath: string, options: BuildOptions & 
  * The pip-seeding code (wheels, zip, hashes, launchers), loaded only when pip is asked for, so
  * `--without-pip` does not pay for compiling it. A literal specifier: `deno compile` embeds it.
  */
-function loadSeeding(): Promise<typeof import("./pip_seed.ts")> {
-  return import("./pip_seed.ts");
+function loadSeeding(): Promise<typeof import("../seed/pip_seed.ts")> {
+  return import("../seed/pip_seed.ts");
 }
 
 /** The chosen seed wheels and the function that installs them. */
@@ -237,7 +237,7 @@ function assemble(
 
 /**
  * Build (or re-use, clear, upgrade) the venv at `envDirArg` with the interpreter `found`.
- * A failure leaves nothing, or the previous state (lib/staging.ts). Returns the layout built.
+ * A failure leaves nothing, or the previous state (lib/disk/staging.ts). Returns the layout built.
  * Throws `BuildError` on anything the user can fix.
  */
 export async function buildVenv(

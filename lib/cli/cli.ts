@@ -3,8 +3,8 @@
  * options and ENV_DIRs interleaved, `--opt=value`, and unique prefixes of long options (`--sys`).
  * node:util's parseArgs has no prefix matching, which a drop-in for argparse needs.
  */
-import { UsageError } from "./errors.ts";
-import { LINK_MODES, type LinkMode, parseLinkMode } from "./file_links.ts";
+import { UsageError } from "../errors.ts";
+import { LINK_MODES, type LinkMode, parseLinkMode } from "../disk/file_links.ts";
 
 /** What the command line asks for. */
 export interface CliRequest {

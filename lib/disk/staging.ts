@@ -10,12 +10,12 @@
  *   entries into a trash directory in the same place, and moves them back if the commit fails.
  */
 import { basename, dirname, join } from "./paths.ts";
-import { BuildError, q } from "./errors.ts";
+import { BuildError, q } from "../errors.ts";
 import { lstatOrNull, osError } from "./disk.ts";
 
 /**
  * Names of the staging and trash directories. They are fixed, not unique: they are only used
- * under the target's lock (lib/lock.ts), so one that exists when the lock is taken was left by
+ * under the target's lock (lib/disk/lock.ts), so one that exists when the lock is taken was left by
  * a killed mkvenv and can go, without a scan of the parent directory.
  */
 const STAGE = "mkvenv-stage";

@@ -6,13 +6,13 @@
  * be written is skipped.
  *
  * An entry may also remember that discovery found the path to be a base interpreter (no shim,
- * not in a venv: lib/base_interpreter.ts), so that the next run reads one file instead of
+ * not in a venv: lib/discovery/base_interpreter.ts), so that the next run reads one file instead of
  * following the path again. Whether a path is in a venv depends on a `pyvenv.cfg` beside it or
  * one directory up, so that memory holds those two directories' stamps and counts only while
  * they are unchanged: creating, removing or renaming a file there changes them.
  */
-import { dirname, join } from "./paths.ts";
-import { cacheRoot, digest, writeFileAtomic } from "./cache.ts";
+import { dirname, join } from "../disk/paths.ts";
+import { cacheRoot, digest, writeFileAtomic } from "../disk/cache.ts";
 import {
   type InterpreterInfo,
   PROBE_VERSION,

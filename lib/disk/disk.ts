@@ -3,7 +3,7 @@
  * files. Replacing an entry never writes through an existing link (spec §11 #20).
  */
 import { basename, dirname, join } from "./paths.ts";
-import { BuildError, q } from "./errors.ts";
+import { BuildError, q } from "../errors.ts";
 
 /** Metadata of `path` without following a final link, or null when nothing is there. */
 export function lstatOrNull(path: string): Deno.FileInfo | null {

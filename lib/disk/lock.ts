@@ -3,7 +3,7 @@
  * lock (flock / LockFileEx) on a lock file. The kernel drops it when its holder dies, even by
  * SIGKILL, so a stale lock cannot exist; the file records its holder for the error message.
  */
-import { BuildError, q } from "./errors.ts";
+import { BuildError, q } from "../errors.ts";
 
 /** A held lock; `release()` removes the lock file and unlocks it. */
 export interface Lock {

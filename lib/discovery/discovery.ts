@@ -17,7 +17,7 @@ import {
   type Source,
 } from "./discovery_host.ts";
 import { sourcesFor } from "./discovery_sources.ts";
-import { BuildError, q, UsageError } from "./errors.ts";
+import { BuildError, q, UsageError } from "../errors.ts";
 import type { InterpreterInfo } from "./interpreter.ts";
 import {
   ACCEPTED_FORMS,

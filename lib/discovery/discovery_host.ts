@@ -3,7 +3,7 @@
  * the cached probe), the Deno-backed default, and the state one search shares. Tests replace the
  * host to run Windows discovery on any OS.
  */
-import { type PathApi, posix, win32 } from "./paths.ts";
+import { type PathApi, posix, win32 } from "../disk/paths.ts";
 import { type InterpreterInfo, type Platform, runProbe } from "./interpreter.ts";
 import { cachedBaseFacts, probeCached } from "./interpreter_cache.ts";
 

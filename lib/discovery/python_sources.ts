@@ -3,7 +3,7 @@
  * (`.python-version`, asdf's `.tool-versions`), version-manager shims, the directory names of
  * pyenv and uv installs, and on Windows the output of `py --list-paths` and `reg query`.
  */
-import { win32 } from "./paths.ts";
+import { win32 } from "../disk/paths.ts";
 import { type SpecRequest, versionSatisfies } from "./python_request.ts";
 
 /** The lines of a `.python-version` file that say something: trimmed, no blanks or comments. */

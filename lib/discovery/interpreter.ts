@@ -2,8 +2,8 @@
  * What mkvenv knows about a base interpreter: one probe run by that interpreter, parsed into
  * a typed `InterpreterInfo` at the edge. No other module spawns Python to ask it a question.
  */
-import probeSource from "../templates/probe.py" with { type: "text" };
-import { BuildError, q } from "./errors.ts";
+import probeSource from "../../templates/probe.py" with { type: "text" };
+import { BuildError, q } from "../errors.ts";
 
 /** The operating-system family a venv is laid out for. */
 export type Platform = "linux" | "darwin" | "windows";

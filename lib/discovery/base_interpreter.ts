@@ -3,7 +3,7 @@
  * own rules, without running them; any other shim by asking it once, uncached) and venvs (a
  * `pyvenv.cfg` beside the interpreter or one directory up: its `home`), never chaining venvs.
  */
-import { BuildError } from "./errors.ts";
+import { BuildError } from "../errors.ts";
 import type { InterpreterInfo } from "./interpreter.ts";
 import { Rejected, type Search } from "./discovery_host.ts";
 import {
@@ -12,7 +12,7 @@ import {
   toolVersions,
   versionFileLines,
 } from "./python_sources.ts";
-import { parsePyvenvCfg } from "./pyvenv_cfg.ts";
+import { parsePyvenvCfg } from "../venv/pyvenv_cfg.ts";
 
 /** A pyenv version name to its directory: exact, or the newest installed `name.*` (as pyenv). */
 async function pyenvVersionDir(search: Search, root: string, name: string): Promise<string> {

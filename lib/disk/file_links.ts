@@ -3,7 +3,7 @@
  * disk), a copy, or a symbolic link. A hard link that the file system refuses (another device,
  * no support) falls back to a copy, once for the rest of the run.
  */
-import { BuildError, q } from "./errors.ts";
+import { BuildError, q } from "../errors.ts";
 
 /** How cached files are placed into a venv (`--link-mode`). */
 export type LinkMode = "hardlink" | "copy" | "symlink";

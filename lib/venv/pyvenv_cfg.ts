@@ -2,7 +2,7 @@
  * `pyvenv.cfg`: rendered with the keys, order and value formats of the interpreter's own venv
  * (spec §4), plus mkvenv's `mkvenv` key; and parsed the way `site.py` reads it.
  */
-import type { InterpreterInfo } from "./interpreter.ts";
+import type { InterpreterInfo } from "../discovery/interpreter.ts";
 import { atLeast, type BuildOptions, pathFor, type VenvLayout } from "./layout.ts";
 
 /** mkvenv's own version, written into every `pyvenv.cfg`. */
