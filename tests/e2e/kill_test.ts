@@ -53,7 +53,10 @@ Deno.test("SIGKILL during a build leaves nothing or a working venv, and a rerun 
     }
     await child.status;
     const s = await state(env);
-    assert(s === "absent" || s === "empty" || s === "working", `kill after ${delay.toFixed(0)} ms: ${s}`);
+    assert(
+      s === "absent" || s === "empty" || s === "working",
+      `kill after ${delay.toFixed(0)} ms: ${s}`,
+    );
     seen.add(s);
     const again = await mkvenv(["-p", PY.exe, env], { env: { MKVENV_CACHE_DIR: cache } });
     assertEquals(again.code, 0, again.stderr);
