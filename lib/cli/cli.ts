@@ -24,6 +24,8 @@ export interface CliRequest {
   pipWheels: string[];
   /** `--link-mode`, or null for the default. */
   linkMode: LinkMode | null;
+  /** `--scripts`: a directory of scripts to install into the venv, or null. */
+  scripts: string | null;
   verbose: boolean;
   help: boolean;
   version: boolean;
@@ -137,6 +139,13 @@ export const OPTIONS: readonly OptionSpec[] = [
     },
   },
   {
+    long: "scripts",
+    value: "DIR",
+    help:
+      "Also install the scripts of DIR/common and DIR/posix (DIR/nt on Windows) into the bin directory, on --upgrade too, with __VENV_DIR__, __VENV_NAME__, __VENV_PROMPT__, __VENV_BIN_NAME__ and __VENV_PYTHON__ replaced by values quoted for each file's language.",
+    apply: (r, v) => (r.scripts = v),
+  },
+  {
     long: "list-pythons",
     help: "List the Python interpreters mkvenv can find, marking the one it would use, and exit.",
     apply: (r) => (r.listPythons = true),
@@ -153,7 +162,7 @@ export const OPTIONS: readonly OptionSpec[] = [
 export const USAGE = "usage: mkvenv [-h] [--version] [-p PYTHON] [--system-site-packages] " +
   "[--symlinks | --copies] [--clear] [--force] [--upgrade] [--without-pip] [--prompt PROMPT] " +
   "[--upgrade-deps] [--without-scm-ignore-files] [--pip-wheel PATH] [--link-mode MODE] " +
-  "[--list-pythons] [-v] ENV_DIR [ENV_DIR ...]";
+  "[--scripts DIR] [--list-pythons] [-v] ENV_DIR [ENV_DIR ...]";
 
 /** `text` wrapped at 100 columns, continuation lines indented under the first argument. */
 function wrapUsage(text: string): string {
@@ -225,6 +234,7 @@ export function parseCli(argv: readonly string[]): CliRequest {
     scmIgnoreFiles: true,
     pipWheels: [],
     linkMode: null,
+    scripts: null,
     verbose: false,
     help: false,
     version: false,

@@ -149,46 +149,84 @@ function keepMode(staged: string, replaced: string): void {
   }
 }
 
-function moveInto(from: string, to: string, moved: string[]): void {
+/**
+ * Move the entries of `from` into `to`, merging directories that both have. An entry of `to`
+ * that a staged one replaces is moved into `backup` at the same relative path (kept until the
+ * build is finished, so that it can be put back), or removed when `backup` is null.
+ */
+function moveInto(from: string, to: string, journal: Journal, backup: string | null): void {
   for (const entry of Deno.readDirSync(from)) {
     const src = join(from, entry.name);
     const dst = join(to, entry.name);
     const target = lstatOrNull(dst);
     const staged = Deno.lstatSync(src);
     if (target !== null && kindOf(target) === "dir" && kindOf(staged) === "dir") {
-      moveInto(src, dst, moved);
+      moveInto(src, dst, journal, backup === null ? null : join(backup, entry.name));
       continue;
     }
-    if (target !== null && kindOf(target) === "dir") removeTree(dst);
+    if (target !== null) {
+      if (backup === null) {
+        if (kindOf(target) === "dir") removeTree(dst);
+      } else {
+        Deno.mkdirSync(backup, { recursive: true });
+        Deno.renameSync(dst, join(backup, entry.name));
+        journal.replaced.push([dst, join(backup, entry.name)]);
+      }
+    }
     Deno.renameSync(src, dst);
-    moved.push(dst);
+    journal.moved.push(dst);
   }
+}
+
+/** What a commit into an existing directory changed, to undo it. */
+interface Journal {
+  /** Entries moved in from the stage, in order. */
+  moved: string[];
+  /** `[path, where the entry it replaced was put]`, in order. */
+  replaced: [string, string][];
+  /** With `--clear`: the old entries' names, moved into the trash directory. */
+  cleared: string[];
+}
+
+/** A committed venv whose build is not over yet: it can still be undone. */
+export interface Commit {
+  /** Undo the commit: a new venv is removed; an existing directory gets its old entries back. */
+  undo(): void;
+  /**
+   * The directory holding what the commit moved aside (old entries, replaced files), or null.
+   * Emptied and removed by `finish`.
+   */
+  readonly aside: string | null;
+  /** The build is over: remove what `undo` would have needed. */
+  finish(): void;
 }
 
 /**
  * Commit a complete stage as the venv at `envDir`, `pyvenv.cfg` last. With `clear`, the old
- * entries of `envDir` are moved aside first and restored if the commit fails. Throws
- * `BuildError`.
+ * entries of `envDir` are moved aside first; entries the stage replaces are moved aside too.
+ * If the commit fails, everything is put back; after it, the returned `Commit` can still undo
+ * it until `finish` removes what was moved aside. Throws `BuildError`.
  */
-export function commitStage(stage: Stage, envDir: string, options: { clear: boolean }): void {
+export function commitStage(stage: Stage, envDir: string, options: { clear: boolean }): Commit {
   if (!stage.intoExisting) {
     try {
       Deno.renameSync(stage.root, envDir);
-      return;
     } catch (e: unknown) {
       throw osError(`Cannot move the new virtual environment into ${q(envDir)}`, e);
     }
+    return { undo: () => removeTree(envDir), aside: null, finish: () => {} };
   }
   const stageName = basename(stage.root);
-  let trash: string | null = null;
-  const moved: string[] = [];
+  const trash = join(envDir, `.${TRASH}`);
+  const journal: Journal = { moved: [], replaced: [], cleared: [] };
+  const undo = () => undoCommit(envDir, trash, stageName, journal);
   try {
+    Deno.mkdirSync(trash);
     if (options.clear) {
-      trash = join(envDir, `.${TRASH}`);
-      Deno.mkdirSync(trash);
       for (const entry of Deno.readDirSync(envDir)) {
         if (entry.name === stageName || entry.name === basename(trash)) continue;
         Deno.renameSync(join(envDir, entry.name), join(trash, entry.name));
+        journal.cleared.push(entry.name);
       }
     }
     for (const name of REWRITTEN_IN_PLACE) keepMode(join(stage.root, name), join(envDir, name));
@@ -196,42 +234,68 @@ export function commitStage(stage: Stage, envDir: string, options: { clear: bool
     const cfgAside = join(dirname(stage.root), `${stageName}.cfg`);
     Deno.renameSync(cfg, cfgAside);
     try {
-      moveInto(stage.root, envDir, moved);
+      moveInto(stage.root, envDir, journal, options.clear ? null : trash);
     } finally {
-      Deno.renameSync(cfgAside, join(envDir, "pyvenv.cfg"));
+      const finalCfg = join(envDir, "pyvenv.cfg");
+      if (!options.clear && lstatOrNull(finalCfg) !== null) {
+        const aside = join(trash, "pyvenv.cfg");
+        Deno.renameSync(finalCfg, aside);
+        journal.replaced.push([finalCfg, aside]);
+      }
+      Deno.renameSync(cfgAside, finalCfg);
+      journal.moved.push(finalCfg);
     }
   } catch (e: unknown) {
-    if (trash !== null) restoreFromTrash(trash, envDir, stageName, moved);
+    undo();
     throw e instanceof BuildError
       ? e
       : osError(`Cannot commit the virtual environment ${q(envDir)}`, e);
   } finally {
     removeTree(stage.root);
   }
-  if (trash !== null) removeTree(trash);
+  return { undo, aside: trash, finish: () => removeTree(trash) };
 }
 
-function restoreFromTrash(trash: string, envDir: string, stageName: string, moved: string[]): void {
-  for (const path of moved.reverse()) {
+/**
+ * Put `envDir` back as it was before a commit: what was moved in goes (`pyvenv.cfg` first, so
+ * the directory stops looking like a complete venv at once), what was moved aside comes back.
+ * Best effort: what cannot be restored stays in the trash directory.
+ */
+function undoCommit(envDir: string, trash: string, stageName: string, journal: Journal): void {
+  const attempt = (what: () => void) => {
     try {
-      removeTree(path);
+      what();
     } catch {
       // best effort
     }
-  }
-  for (const entry of Deno.readDirSync(trash)) {
-    const dst = join(envDir, entry.name);
-    if (entry.name === stageName) continue;
-    try {
-      removeTree(dst);
-      Deno.renameSync(join(trash, entry.name), dst);
-    } catch {
-      // best effort: what could not be restored stays in the trash directory
+  };
+  attempt(() => removeTree(join(envDir, "pyvenv.cfg")));
+  if (journal.cleared.length > 0) {
+    // With --clear, everything now in envDir is the new build's (or a later step's).
+    for (const entry of Deno.readDirSync(envDir)) {
+      if (entry.name === stageName || entry.name === basename(trash)) continue;
+      attempt(() => removeTree(join(envDir, entry.name)));
     }
+  } else {
+    for (const path of [...journal.moved].reverse()) attempt(() => removeTree(path));
+  }
+  for (const [path, aside] of [...journal.replaced].reverse()) {
+    attempt(() => Deno.renameSync(aside, path));
+  }
+  for (const name of journal.cleared) {
+    attempt(() => Deno.renameSync(join(trash, name), join(envDir, name)));
+  }
+  attempt(() => removeEmptyDirs(trash));
+}
+
+/** Remove `dir` and the directories below it that are (or become) empty; keep anything else. */
+function removeEmptyDirs(dir: string): void {
+  for (const entry of Deno.readDirSync(dir)) {
+    if (entry.isDirectory && !entry.isSymlink) removeEmptyDirs(join(dir, entry.name));
   }
   try {
-    Deno.removeSync(trash);
+    Deno.removeSync(dir);
   } catch {
-    // not empty: keep what could not be moved back
+    // not empty: what could not be put back stays here
   }
 }
