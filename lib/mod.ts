@@ -20,7 +20,7 @@ export {
 export type { VenvContext, VenvFiles } from "./venv/context.ts";
 export { BuildError, UsageError } from "./errors.ts";
 export { MKVENV_VERSION } from "./version.ts";
-export { findInterpreter, type FindOptions, type FoundInterpreter } from "./discovery/discovery.ts";
+export type { FoundInterpreter } from "./discovery/discovery.ts";
 export type {
   EnsurepipFacts,
   InterpreterInfo,

@@ -357,8 +357,12 @@ export class EnvBuilder {
     return Promise.resolve();
   }
 
-  /** The interpreter, found once per builder. */
-  #interpreter(): Promise<FoundInterpreter> {
+  /**
+   * The base interpreter this builder uses: the `python` option, found (and probed) once per
+   * builder. Throws `UsageError` for a request of no accepted form, `BuildError` when no
+   * interpreter satisfies it.
+   */
+  interpreter(): Promise<FoundInterpreter> {
     if (this.#found === null) {
       const python = this.#options.python;
       this.#found = typeof python === "object" ? Promise.resolve(python) : findInterpreter(python, {
@@ -373,7 +377,7 @@ export class EnvBuilder {
 
   async #begin(envDir: string): Promise<Run> {
     for (const scm of this.scmIgnoreFiles) this.#scmIgnoreStep(scm);
-    const found = await this.#interpreter();
+    const found = await this.interpreter();
     const options: BuildOptions & BuildSettings = {
       systemSitePackages: this.systemSitePackages,
       symlinks: this.symlinks,
