@@ -4,7 +4,7 @@
  * errors to exit statuses (2 usage, 1 build failure).
  */
 import { BuildError, EnvBuilder, type EnvBuilderOptions, UsageError } from "./lib/mod.ts";
-import { type CliRequest, helpText, parseCli, USAGE } from "./lib/cli/cli.ts";
+import { type CliRequest, helpText, parseCli, usageText } from "./lib/cli/cli.ts";
 import { formatInterpreterList, listInterpreters } from "./lib/discovery/discovery.ts";
 import { runInterruptCleanups } from "./lib/disk/staging.ts";
 import { MKVENV_VERSION } from "./lib/version.ts";
@@ -79,7 +79,7 @@ export async function main(args: readonly string[]): Promise<number> {
     return 0;
   } catch (e: unknown) {
     if (e instanceof UsageError) {
-      err(USAGE);
+      err(usageText());
       err(`mkvenv: error: ${e.message}`);
       return 2;
     }

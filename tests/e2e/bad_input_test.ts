@@ -7,7 +7,7 @@ import {
   ok as assert,
 } from "node:assert/strict";
 import { join } from "node:path";
-import { mkvenv, pyenvPython, tempDir, tree } from "../_util.ts";
+import { mkvenv, pyenvPython, run, tempDir, tree } from "../_util.ts";
 
 const PY = pyenvPython("3.12");
 
@@ -66,14 +66,40 @@ Deno.test("an unknown option is a usage error", async () => {
   await refused(["-p", PY.exe, "--bogus", "env"], { code: 2, message: /unrecognized.*--bogus/ });
 });
 
-Deno.test("--upgrade with --clear is a usage error", async () => {
+Deno.test("--upgrade with --clear is refused in venv's words, with its exit status 1", async () => {
+  await using tmp = await tempDir();
+  const venv = await run(PY.exe, ["-m", "venv", "--upgrade", "--clear", "env"], { cwd: tmp.path });
+  assertEquals(venv.code, 1);
+  const said = venv.stderr.trim().replace(/^Error: /, "").replace(/\.$/, "");
+  assertEquals(said, "you cannot supply --upgrade and --clear together");
   await refused(["-p", PY.exe, "--upgrade", "--clear", "env"], {
-    code: 2,
-    message: /--upgrade and --clear/,
+    code: 1,
+    message: new RegExp(`^mkvenv: error: ${said}: `),
   });
 });
 
 Deno.test("no ENV_DIR and --symlinks with --copies are usage errors", async () => {
   await refused(["-p", PY.exe], { code: 2, message: /required: ENV_DIR/ });
   await refused(["--symlinks", "--copies", "env"], { code: 2, message: /--copies: not allowed/ });
+});
+
+Deno.test("-p given twice is a usage error naming both", async () => {
+  await refused(["-p", PY.exe, "--python=3.11", "env"], {
+    code: 2,
+    message: /-p\/--python: given twice \(".*python3\.12" and "3\.11"\)/,
+  });
+});
+
+Deno.test("a usage error shows the usage wrapped at 80 columns, as argparse does", async () => {
+  await using tmp = await tempDir();
+  for (const env of [{}, { COLUMNS: "80" }]) {
+    const r = await mkvenv(["--without-pip"], { cwd: tmp.path, env });
+    assertEquals(r.code, 2);
+    const lines = r.stderr.trimEnd().split("\n");
+    assert(lines[0]!.startsWith("usage: mkvenv [-h] "), r.stderr);
+    assert(lines.length > 3, r.stderr);
+    assertEquals(lines.filter((l) => l.length > 78), []);
+    assertEquals(lines.at(-2), "              ENV_DIR [ENV_DIR ...]");
+    assertEquals(lines.at(-1), "mkvenv: error: the following arguments are required: ENV_DIR");
+  }
 });

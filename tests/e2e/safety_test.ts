@@ -306,12 +306,10 @@ Deno.test("ENV_DIR refusals: inside the base prefix, not UTF-8, too long, a dang
   assertEquals(await Deno.lstat(join(PY.prefix, "lib", "env")).catch(() => null), null);
 });
 
-Deno.test("options given twice: the last value wins, as with argparse", async () => {
+Deno.test("options given twice: the last value wins, as with argparse (but not -p)", async () => {
   await using tmp = await tempDir();
   const env = join(tmp.path, "env");
   const r = await mkvenv([
-    "-p",
-    "/nonexistent",
     "-p",
     PY.exe,
     "--prompt",
