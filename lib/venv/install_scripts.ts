@@ -55,7 +55,7 @@ export function scriptLanguage(name: string): ScriptLanguage {
  * is left as it is), each value quoted for `language`. Throws `BuildError` when a value holds
  * a character `language` cannot carry; `file` names the script in that message.
  */
-export function fillPlaceholders(
+function fillPlaceholders(
   text: string,
   context: VenvContext,
   language: ScriptLanguage,
