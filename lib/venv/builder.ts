@@ -9,8 +9,7 @@ import type { FoundInterpreter } from "../discovery/discovery.ts";
 import { lstatOrNull, makeDirs } from "../disk/disk.ts";
 import type { InterpreterInfo } from "../discovery/interpreter.ts";
 import { type BuildOptions, pathFor, type VenvLayout } from "./layout.ts";
-import { acquireLock } from "../disk/lock.ts";
-import { basename, dirname, join } from "../disk/paths.ts";
+import { dirname } from "../disk/paths.ts";
 import type { LinkMode } from "../disk/file_links.ts";
 import type { seedPip, SeedPlan } from "../seed/pip_seed.ts";
 import { parsePythonStrLiteral, parsePyvenvCfg } from "./pyvenv_cfg.ts";
@@ -21,8 +20,9 @@ import {
   conflicts,
   createStage,
   isOwnEntry,
+  lockTarget,
   onInterrupt,
-  removeLeftovers,
+  recoverLeftovers,
 } from "../disk/staging.ts";
 
 /** The text of the `.gitignore` mkvenv writes into each venv: ignore everything in it. */
@@ -254,21 +254,12 @@ export async function openBuild(
   try {
     const parent = dirname(envDir);
     if (lstatOrNull(parent) === null) makeDirs(parent);
-    const lock = await acquireLock(join(parent, `.${basename(envDir)}.mkvenv.lock`), {
-      what: envDir,
-      log,
-    });
-    cleanups.push(() => lock.release());
-    cleanups.push(onInterrupt(() => lock.release()));
-    const existing = lstatOrNull(envDir);
-    if (existing !== null && !(existing.isDirectory && !existing.isSymlink)) {
-      throw new BuildError(
-        `Cannot create a virtual environment in ${q(envDir)}: it exists and is ${
-          existing.isSymlink ? "a symbolic link" : "a file"
-        }; remove it or choose another ENV_DIR`,
-      );
-    }
-    removeLeftovers(envDir, log);
+    // The lock and the recovery of a killed run's leftovers: lib/disk/staging.ts.
+    const target = await lockTarget(envDir, { log });
+    cleanups.push(() => target.release());
+    cleanups.push(onInterrupt(() => target.release()));
+    const existing = target.existed ? lstatOrNull(envDir) : null;
+    recoverLeftovers(envDir, log);
     const cfgPath = pathFor(info.platform).join(envDir, "pyvenv.cfg");
     let build: BuildOptions = options;
     if (existing !== null) {
@@ -312,7 +303,11 @@ export async function openBuild(
             );
           }
         }
-        commit = commitStage(stage, envDir, { clear: options.clear });
+        commit = commitStage(stage, envDir, {
+          clear: options.clear,
+          target,
+          ...(options.warn ? { warn: options.warn } : {}),
+        });
         aside = commit.aside;
       },
       succeeded: () => {

@@ -210,7 +210,8 @@ Deno.test("the context holds CPython's values, by final path, for a hostile dire
   assertEquals(c.interpreter.version.slice(0, 2), [3, 13]);
   assertEquals(c.committed, true);
   // Before the commit a final path was written in the stage beside it; after, as itself.
-  assertEquals(builder.stagedBin, join(tmp.path, `.${HOSTILE_NAME}.mkvenv-stage`, "bin"));
+  assertMatch(builder.stagedBin, /\/\.mkvenv-[0-9a-f]{16}\/bin$/);
+  assert(builder.stagedBin.startsWith(`${tmp.path}/`), builder.stagedBin);
   assertEquals(c.files.stagePath(c.binPath), c.binPath);
 });
 
