@@ -189,6 +189,63 @@ export function directoriesUnder(layout: VenvLayout): string[] {
   return [...ordered];
 }
 
+/** A seed being prepared, shared by the ENV_DIRs of one command. */
+interface SharedSeed {
+  plan: Promise<SeedPlan>;
+  users: number;
+}
+
+/**
+ * Seeds prepared for one set of build options, by interpreter: the ENV_DIRs of one command
+ * share their options object, and so choose, check and read the seed wheels once.
+ */
+const PREPARED = new WeakMap<object, Map<string, SharedSeed>>();
+
+/**
+ * The seed for `info` under `options`, prepared on first use. `release` when the venv is
+ * built: a seed in a temporary cache is removed when its last user releases it, and one that
+ * failed is prepared again by the next user.
+ */
+function preparedSeed(
+  seedModule: typeof import("../seed/pip_seed.ts"),
+  info: InterpreterInfo,
+  options: BuildOptions & BuildSettings,
+): { plan: Promise<SeedPlan>; release(): void } {
+  const byInterpreter = PREPARED.get(options) ?? new Map<string, SharedSeed>();
+  PREPARED.set(options, byInterpreter);
+  const key = `${info.executable}\0${info.cacheTag}`;
+  let shared = byInterpreter.get(key);
+  if (shared === undefined) {
+    const plan = seedModule.prepareSeed(info, {
+      pipWheels: (options.pipWheels ?? []).map((w) =>
+        pathFor(info.platform).resolve(options.cwd, w)
+      ),
+      ...(options.cacheDir === undefined ? {} : { cacheDir: options.cacheDir }),
+      ...(options.log ? { log: options.log } : {}),
+      ...(options.warn ? { warn: options.warn } : {}),
+    });
+    shared = { plan, users: 0 };
+    byInterpreter.set(key, shared);
+    const entry = shared;
+    plan.catch(() => {
+      if (byInterpreter.get(key) === entry) byInterpreter.delete(key);
+    });
+  }
+  const entry = shared;
+  entry.users++;
+  return {
+    plan: entry.plan,
+    release: () => {
+      if (--entry.users > 0) return;
+      entry.plan.then((plan) => {
+        if (!plan.temporary) return;
+        if (byInterpreter.get(key) === entry) byInterpreter.delete(key);
+        plan.dispose();
+      }, () => {});
+    },
+  };
+}
+
 /**
  * One build in progress: its target checked and locked, its staging directory made. Paths are
  * final paths; `at` maps one to where it is written now.
@@ -235,23 +292,16 @@ export async function openBuild(
   const envDir = absoluteEnvDir(info, envDirArg, options.cwd);
   checkEnvDir(info, envDir);
   const log = options.log ?? (() => {});
+  // Choose and cache the seed wheels before touching the disk: a missing wheel leaves nothing.
   const seedModule = options.withPip ? await loadSeeding() : null;
-  const plan = seedModule
-    ? await seedModule.prepareSeed(info, {
-      pipWheels: (options.pipWheels ?? []).map((w) =>
-        pathFor(info.platform).resolve(options.cwd, w)
-      ),
-      ...(options.cacheDir === undefined ? {} : { cacheDir: options.cacheDir }),
-      ...(options.log ? { log: options.log } : {}),
-      ...(options.warn ? { warn: options.warn } : {}),
-    })
-    : null;
+  const prepared = seedModule ? preparedSeed(seedModule, info, options) : null;
   const cleanups: (() => void)[] = [];
   const cleanUp = () => {
     for (const cleanup of cleanups.splice(0).reverse()) cleanup();
   };
-  if (plan) cleanups.push(() => plan.dispose());
+  if (prepared) cleanups.push(() => prepared.release());
   try {
+    const plan = prepared ? await prepared.plan : null;
     const parent = dirname(envDir);
     if (lstatOrNull(parent) === null) makeDirs(parent);
     // The lock and the recovery of a killed run's leftovers: lib/disk/staging.ts.

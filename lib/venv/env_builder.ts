@@ -174,6 +174,7 @@ export class EnvBuilder {
   readonly #options: EnvBuilderOptions;
   readonly #cwd: string;
   #found: Promise<FoundInterpreter> | null = null;
+  #buildSettings: (BuildOptions & BuildSettings) | null = null;
   readonly #runs = new Map<string, Run>();
 
   /** A builder with `options` (CPython's API defaults for what is not given). */
@@ -378,7 +379,25 @@ export class EnvBuilder {
   async #begin(envDir: string): Promise<Run> {
     for (const scm of this.scmIgnoreFiles) this.#scmIgnoreStep(scm);
     const found = await this.interpreter();
-    const options: BuildOptions & BuildSettings = {
+    const build = await openBuild(envDir, found, this.#settings());
+    if (this.#runs.has(build.envDir)) {
+      build.close();
+      throw new BuildError(
+        `Cannot create ${q(build.envDir)} twice at once with one builder; await the first create()`,
+      );
+    }
+    const run = { found, build };
+    this.#runs.set(build.envDir, run);
+    return run;
+  }
+
+  /**
+   * The options of every build of this builder: one object, so that its builds share what is
+   * prepared once per set of options (the seed wheels, lib/venv/builder.ts).
+   */
+  #settings(): BuildOptions & BuildSettings {
+    if (this.#buildSettings !== null) return this.#buildSettings;
+    this.#buildSettings = {
       systemSitePackages: this.systemSitePackages,
       symlinks: this.symlinks,
       clear: this.clear,
@@ -396,16 +415,7 @@ export class EnvBuilder {
       ...(this.#options.linkMode ? { linkMode: this.#options.linkMode } : {}),
       ...(this.#options.cacheDir === undefined ? {} : { cacheDir: this.#options.cacheDir }),
     };
-    const build = await openBuild(envDir, found, options);
-    if (this.#runs.has(build.envDir)) {
-      build.close();
-      throw new BuildError(
-        `Cannot create ${q(build.envDir)} twice at once with one builder; await the first create()`,
-      );
-    }
-    const run = { found, build };
-    this.#runs.set(build.envDir, run);
-    return run;
+    return this.#buildSettings;
   }
 
   #run(envDir: string): Run {
