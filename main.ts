@@ -5,6 +5,7 @@
 import {
   BuildError,
   buildVenv,
+  checkpoint,
   defaultBuildOptions,
   findInterpreter,
   formatInterpreterList,
@@ -76,7 +77,10 @@ export async function main(args: readonly string[]): Promise<number> {
       warn: (line: string) => err(`mkvenv: warning: ${line}`),
       ...(log ? { log } : {}),
     };
-    for (const envDir of request.envDirs) await buildVenv(envDir, found, options);
+    for (const envDir of request.envDirs) {
+      await checkpoint(); // a signal stops the run between targets too
+      await buildVenv(envDir, found, options);
+    }
     return 0;
   } catch (e: unknown) {
     if (e instanceof UsageError) {

@@ -25,4 +25,4 @@ export {
 } from "./venv/layout.ts";
 export { LINK_MODES, type LinkMode } from "./disk/file_links.ts";
 export { MKVENV_VERSION } from "./venv/pyvenv_cfg.ts";
-export { runInterruptCleanups } from "./disk/staging.ts";
+export { checkpoint, runInterruptCleanups } from "./disk/interrupt.ts";
