@@ -3,9 +3,17 @@
  * (lib/disk/staging.ts), under a lock on the target. The steps follow CPython's `EnvBuilder.create`.
  */
 import { renderActivationScripts } from "./activation.ts";
+import { foreignEntry } from "./foreign_entries.ts";
 import { BuildError, q } from "../errors.ts";
 import type { FoundInterpreter } from "../discovery/discovery.ts";
-import { copyExecutable, lstatOrNull, makeDirs, osError, writeNewFile } from "../disk/disk.ts";
+import {
+  copyExecutable,
+  lstatOrNull,
+  makeDirs,
+  osError,
+  resolvedPath,
+  writeNewFile,
+} from "../disk/disk.ts";
 import type { InterpreterInfo } from "../discovery/interpreter.ts";
 import { type BuildOptions, computeLayout, pathFor, type VenvLayout } from "./layout.ts";
 import { dirname } from "../disk/paths.ts";
@@ -76,9 +84,12 @@ export function checkEnvDir(info: InterpreterInfo, envDir: string): void {
   }
   const windows = info.platform === "windows";
   const norm = (p: string) => (windows ? p.toLowerCase() : p);
-  const env = norm(envDir);
+  // A path can reach the base's directories through a link: compare the resolved paths too.
+  const forms = (p: string) =>
+    new Set([norm(p), ...(windows || Deno.build.os === "windows" ? [] : [resolvedPath(p)])]);
+  const envs = forms(envDir);
   for (const prefix of new Set([info.basePrefix, info.prefix].map(norm))) {
-    if (isWithin(prefix, env, path.sep)) {
+    if ([...forms(prefix)].some((p) => [...envs].some((env) => isWithin(p, env, path.sep)))) {
       throw refuse(
         `it is the base interpreter's installation ${
           q(prefix)
@@ -86,11 +97,10 @@ export function checkEnvDir(info: InterpreterInfo, envDir: string): void {
       );
     }
     for (const sub of windows ? ["Scripts", "Lib", "Include", "DLLs"] : ["bin", "lib", "include"]) {
-      if (isWithin(env, norm(path.join(prefix, sub)), path.sep)) {
+      const dir = path.join(prefix, sub);
+      if ([...forms(dir)].some((d) => [...envs].some((env) => isWithin(env, d, path.sep)))) {
         throw refuse(
-          `it is inside the base interpreter's ${
-            q(path.join(prefix, sub))
-          }; choose a directory outside it`,
+          `it is inside the base interpreter's ${q(dir)}; choose a directory outside it`,
         );
       }
     }
@@ -140,7 +150,17 @@ function optionsKeptOnUpgrade(cfgPath: string, options: BuildOptions): BuildOpti
 /** Refuse to clear or build into `envDir` when that would lose the user's data. */
 function checkExisting(envDir: string, cfgPath: string, options: BuildOptions & BuildContext) {
   const isVenv = lstatOrNull(cfgPath)?.isFile === true;
-  if (isVenv || !options.clear || options.force) return;
+  if (!options.clear || options.force) return;
+  if (isVenv) {
+    const foreign = foreignEntry(envDir, isOwnEntry);
+    if (foreign === null) return;
+    throw new BuildError(
+      `Refusing to clear ${q(envDir)}: it holds ${
+        q(foreign)
+      }, which neither a virtual environment nor pip puts there; pass --force to clear it ` +
+        `anyway, or move it out first`,
+    );
+  }
   const entries = [...Deno.readDirSync(envDir)].filter((e) => !isOwnEntry(e.name));
   if (entries.length > 0) {
     throw new BuildError(
@@ -185,7 +205,7 @@ export function directoriesUnder(layout: VenvLayout): string[] {
 }
 
 /** Assemble the complete venv described by `layout` (final paths) in `stage`. */
-function assemble(
+async function assemble(
   stage: Stage,
   layout: VenvLayout,
   cfgText: string,
@@ -224,7 +244,7 @@ function assemble(
   }
   if (seed !== null) {
     seed.options.log?.("installing pip");
-    seed.install(layout, seed.plan, {
+    await seed.install(layout, seed.plan, {
       at,
       // What the venv has now survives the commit, unless --clear empties it.
       skipInstalled: seed.existing && !build.clear,
@@ -299,7 +319,7 @@ async function buildWithSeed(
     const unregisterStage = onInterrupt(() => stage.discard());
     try {
       const seeding = seed && { ...seed, options, existing: existing !== null };
-      assemble(stage, layout, cfgText, build, seeding);
+      await assemble(stage, layout, cfgText, build, seeding);
       if (existing !== null && !options.clear && lstatOrNull(cfgPath) === null) {
         const clashes = conflicts(stage, envDir);
         if (clashes.length > 0) {
