@@ -93,8 +93,8 @@ async function withDir(fn: (dir: string) => Promise<void>) {
   }
 }
 
-function seed(plan: SeedPlan, layout: VenvLayout) {
-  seedPip(layout, plan, { skipInstalled: false });
+async function seed(plan: SeedPlan, layout: VenvLayout) {
+  await seedPip(layout, plan, { skipInstalled: false });
 }
 
 Deno.test(
@@ -106,7 +106,7 @@ Deno.test(
       const py = await info(PY39);
       const venv = join(dir, "venv");
       const first = await prepareSeed(py, { cacheDir });
-      seed(first, skeleton(py, venv));
+      await seed(first, skeleton(py, venv));
       const before = contents(venv);
       Deno.removeSync(venv, { recursive: true });
       const stored = plans(cacheDir);
@@ -118,7 +118,7 @@ Deno.test(
         Deno.removeSync(join(pkg.cached.dir, "pyc", py.cacheTag, "pyc.json"));
       }
       const warm = await prepareSeed(py, { cacheDir });
-      seed(warm, skeleton(py, venv));
+      await seed(warm, skeleton(py, venv));
       assert.deepEqual(stored.map((p) => Deno.readTextFileSync(p)), texts, "plans not rewritten");
       assert.deepEqual(contents(venv), before);
     });
@@ -152,7 +152,7 @@ Deno.test(
         const again = await prepareSeed(py, { cacheDir });
         assert.deepEqual(again.packages[0]!.install, pkg.install, what);
         assert.equal(Deno.readTextFileSync(path!), good, `${what}: stored again`);
-        seed(again, skeleton(py, join(dir, what)));
+        await seed(again, skeleton(py, join(dir, what)));
         assert.ok(Deno.statSync(join(dir, what, "bin", "pip")).isFile, what);
       }
     });
@@ -174,7 +174,7 @@ Deno.test(
         const bytecode = await cachedBytecode(cached, { python: PY312, cacheTag: py.cacheTag });
         const install = await makeInstall(cached, seedShape(py), py.cacheTag, bytecode);
         const shape = shapeKey(seedShape(py));
-        seedPip(skeleton(py, venv), {
+        await seedPip(skeleton(py, venv), {
           info: py,
           packages: [{ cached, bytecode, origin: "test", install, shape }],
           temporary: false,
@@ -194,7 +194,7 @@ Deno.test(
           pythonScripts,
           launchers: null,
         });
-        carryOutInstall(reference, new FilePlacer("hardlink"));
+        await carryOutInstall(reference, new FilePlacer("hardlink"));
         assert.deepEqual(fast, contents(venv), name);
         if (name === "demo") {
           assert.equal(

@@ -485,7 +485,11 @@ export interface SeedPipOptions {
  * Install the packages of `plan` into the venv `layout` (scripts and RECORD name the final
  * paths; files go to `options.at` of them). Throws `BuildError` on a file-system failure.
  */
-export function seedPip(layout: VenvLayout, plan: SeedPlan, options: SeedPipOptions = {}): void {
+export async function seedPip(
+  layout: VenvLayout,
+  plan: SeedPlan,
+  options: SeedPipOptions = {},
+): Promise<void> {
   const modes = installModes(processUmask());
   const placer = new FilePlacer(options.linkMode ?? "hardlink", options.log, modes);
   const scheme = installSchemeOf(layout);
@@ -510,7 +514,7 @@ export function seedPip(layout: VenvLayout, plan: SeedPlan, options: SeedPipOpti
       launchers,
       modes,
     });
-    carryOutCachedInstall(
+    await carryOutCachedInstall(
       scheme,
       install,
       pkg.cached.dir,

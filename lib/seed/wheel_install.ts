@@ -5,6 +5,7 @@
  * with its sha256 and size. `planWheelInstall` computes all of it (pure, any platform);
  * `carryOutInstall` does it.
  */
+import { checkpoint } from "../disk/interrupt.ts";
 import {
   consoleScriptEntries,
   posixScript,
@@ -412,11 +413,11 @@ export function planWheelInstall(scheme: InstallScheme, sources: InstallSources)
  * rest (RECORD last), each at `at(path)` (a staging directory; default the path itself).
  * Throws `BuildError` on a file-system failure.
  */
-export function carryOutInstall(
+export async function carryOutInstall(
   plan: InstallPlan,
   placer: FilePlacer,
   options: { at?: (path: string) => string } = {},
-): void {
+): Promise<void> {
   const at = options.at ?? ((path: string) => path);
   for (const planned of plan.dirs) {
     const dir = at(planned);
@@ -428,7 +429,12 @@ export function carryOutInstall(
       }
     }
   }
-  for (const { from, to } of plan.links) placer.place(from, at(to));
+  let placed = 0;
+  for (const { from, to } of plan.links) {
+    placer.place(from, at(to));
+    // A signal may stop a long loop (copies on a slow disk): lib/disk/interrupt.ts.
+    if (++placed % 64 === 0) await checkpoint();
+  }
   for (const write of plan.writes) {
     const { data, mode } = write;
     const path = at(write.path);
@@ -454,14 +460,14 @@ export function carryOutInstall(
  * at `at(path)` (a staging directory; default the path itself). Nothing is computed per file
  * beyond the call that places it. Throws `BuildError` on a file-system failure.
  */
-export function carryOutCachedInstall(
+export async function carryOutCachedInstall(
   scheme: InstallScheme,
   install: CachedInstall,
   entryDir: string,
   placer: FilePlacer,
   writes: readonly PlannedWrite[],
   options: { at?: (path: string) => string } = {},
-): void {
+): Promise<void> {
   const at = options.at ?? ((path: string) => path);
   const sep = pathFor(scheme.platform).sep;
   const root = at(scheme.envDir);
@@ -479,11 +485,13 @@ export function carryOutCachedInstall(
     }
   }
   for (const group of install.links) {
-    placer.placeAll(
-      under(entryDir, group.from) + sep,
-      under(root, group.to) + sep,
-      group.paths,
-    );
+    const from = under(entryDir, group.from) + sep;
+    const to = under(root, group.to) + sep;
+    for (let start = 0; start < group.paths.length; start += 64) {
+      placer.placeAll(from, to, group.paths, start, start + 64);
+      // A signal may stop a long loop (copies on a slow disk): lib/disk/interrupt.ts.
+      await checkpoint();
+    }
   }
-  carryOutInstall({ dirs: [], links: [], writes: [...writes] }, placer, options);
+  await carryOutInstall({ dirs: [], links: [], writes: [...writes] }, placer, options);
 }
