@@ -214,8 +214,8 @@ Deno.test({
     });
     assertEquals(later.code, 0, later.stderr);
     const [prefix, pip] = later.stdout.split("\n");
-    assertEquals(prefix, venv);
-    assert(pip!.startsWith("pip ") && pip!.includes(venv), pip);
+    assertEquals(Deno.realPathSync(prefix!), Deno.realPathSync(venv));
+    assert(pip!.startsWith("pip ") && pip!.includes(".venv"), pip);
     // The binary was installed under the runner's temporary directory, nowhere else.
     const installed = join(job.temp, "mkvenv-action", MKVENV_VERSION, "mkvenv");
     assert((await Deno.stat(installed)).isFile);
