@@ -8,8 +8,7 @@ import type { FoundInterpreter } from "../discovery/discovery.ts";
 import { copyExecutable, lstatOrNull, makeDirs, osError, writeNewFile } from "../disk/disk.ts";
 import type { InterpreterInfo } from "../discovery/interpreter.ts";
 import { type BuildOptions, computeLayout, pathFor, type VenvLayout } from "./layout.ts";
-import { acquireLock } from "../disk/lock.ts";
-import { basename, dirname, join } from "../disk/paths.ts";
+import { dirname } from "../disk/paths.ts";
 import type { LinkMode } from "../disk/file_links.ts";
 import type { seedPip, SeedPlan } from "../seed/pip_seed.ts";
 import { parsePythonStrLiteral, parsePyvenvCfg, renderPyvenvCfg } from "./pyvenv_cfg.ts";
@@ -19,8 +18,9 @@ import {
   conflicts,
   createStage,
   isOwnEntry,
+  lockTarget,
   onInterrupt,
-  removeLeftovers,
+  recoverLeftovers,
   type Stage,
 } from "../disk/staging.ts";
 
@@ -250,22 +250,71 @@ export async function buildVenv(
   checkEnvDir(info, envDir);
   // Choose and cache the seed wheels before touching the disk: a missing wheel leaves nothing.
   const seedModule = options.withPip ? await loadSeeding() : null;
-  const plan = seedModule
-    ? await seedModule.prepareSeed(info, {
+  const prepared = seedModule ? preparedSeed(seedModule, info, options) : null;
+  try {
+    const plan = prepared ? await prepared.plan : null;
+    const seed = seedModule && plan && { plan, install: seedModule.seedPip };
+    return await buildWithSeed(envDir, found, options, seed);
+  } finally {
+    prepared?.release();
+  }
+}
+
+/** A seed being prepared, shared by the ENV_DIRs of one command. */
+interface SharedSeed {
+  plan: Promise<SeedPlan>;
+  users: number;
+}
+
+/**
+ * Seeds prepared for one set of build options, by interpreter: the ENV_DIRs of one command
+ * share their options object, and so choose, check and read the seed wheels once.
+ */
+const PREPARED = new WeakMap<object, Map<string, SharedSeed>>();
+
+/**
+ * The seed for `info` under `options`, prepared on first use. `release` when the venv is
+ * built: a seed in a temporary cache is removed when its last user releases it, and one that
+ * failed is prepared again by the next user.
+ */
+function preparedSeed(
+  seedModule: typeof import("../seed/pip_seed.ts"),
+  info: InterpreterInfo,
+  options: BuildOptions & BuildContext,
+): { plan: Promise<SeedPlan>; release(): void } {
+  const byInterpreter = PREPARED.get(options) ?? new Map<string, SharedSeed>();
+  PREPARED.set(options, byInterpreter);
+  const key = `${info.executable}\0${info.cacheTag}`;
+  let shared = byInterpreter.get(key);
+  if (shared === undefined) {
+    const plan = seedModule.prepareSeed(info, {
       pipWheels: (options.pipWheels ?? []).map((w) =>
         pathFor(info.platform).resolve(options.cwd, w)
       ),
       ...(options.cacheDir === undefined ? {} : { cacheDir: options.cacheDir }),
       ...(options.log ? { log: options.log } : {}),
       ...(options.warn ? { warn: options.warn } : {}),
-    })
-    : null;
-  try {
-    const seed = seedModule && plan && { plan, install: seedModule.seedPip };
-    return await buildWithSeed(envDir, found, options, seed);
-  } finally {
-    plan?.dispose();
+    });
+    shared = { plan, users: 0 };
+    byInterpreter.set(key, shared);
+    const entry = shared;
+    plan.catch(() => {
+      if (byInterpreter.get(key) === entry) byInterpreter.delete(key);
+    });
   }
+  const entry = shared;
+  entry.users++;
+  return {
+    plan: entry.plan,
+    release: () => {
+      if (--entry.users > 0) return;
+      entry.plan.then((plan) => {
+        if (!plan.temporary) return;
+        if (byInterpreter.get(key) === entry) byInterpreter.delete(key);
+        plan.dispose();
+      }, () => {});
+    },
+  };
 }
 
 async function buildWithSeed(
@@ -278,21 +327,12 @@ async function buildWithSeed(
   const log = options.log ?? (() => {});
   const parent = dirname(envDir);
   if (lstatOrNull(parent) === null) makeDirs(parent);
-  const lock = await acquireLock(join(parent, `.${basename(envDir)}.mkvenv.lock`), {
-    what: envDir,
-    log,
-  });
-  const unregisterLock = onInterrupt(() => lock.release());
+  // The lock and the recovery of a killed run's leftovers: lib/disk/staging.ts.
+  const target = await lockTarget(envDir, { log });
+  const unregisterLock = onInterrupt(() => target.release());
   try {
-    const existing = lstatOrNull(envDir);
-    if (existing !== null && !(existing.isDirectory && !existing.isSymlink)) {
-      throw new BuildError(
-        `Cannot create a virtual environment in ${q(envDir)}: it exists and is ${
-          existing.isSymlink ? "a symbolic link" : "a file"
-        }; remove it or choose another ENV_DIR`,
-      );
-    }
-    removeLeftovers(envDir, log);
+    const existing = target.existed ? lstatOrNull(envDir) : null;
+    recoverLeftovers(envDir, log);
     const cfgPath = pathFor(info.platform).join(envDir, "pyvenv.cfg");
     let build: BuildOptions = options;
     if (existing !== null) {
@@ -321,7 +361,11 @@ async function buildWithSeed(
           );
         }
       }
-      commitStage(stage, envDir, { clear: options.clear });
+      commitStage(stage, envDir, {
+        clear: options.clear,
+        target,
+        ...(options.warn ? { warn: options.warn } : {}),
+      });
     } catch (e: unknown) {
       stage.discard();
       throw e;
@@ -337,6 +381,6 @@ async function buildWithSeed(
     return layout;
   } finally {
     unregisterLock();
-    lock.release();
+    target.release();
   }
 }
