@@ -10,7 +10,7 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { delimiter, join } from "node:path";
 import { parse } from "yaml";
-import { MKVENV_VERSION } from "../lib/venv/pyvenv_cfg.ts";
+import { MKVENV_VERSION } from "../lib/version.ts";
 import { buildProgram } from "../scripts/build.ts";
 import { PERMISSIONS } from "../scripts/compile.ts";
 import { fakeRelease, nativeTarget } from "./_release_fixture.ts";
