@@ -149,25 +149,25 @@ Deno.test("no workflow compiles with --allow-all: the binaries get scripts/compi
   assert(release.includes("deno run --allow-all scripts/compile.ts --target"));
 });
 
-Deno.test("release.yml: tests on three systems first, six targets built and smoke-tested natively, then published", () => {
+Deno.test("release.yml: tests first, six targets compiled and smoke-tested natively, then published", () => {
   const wf = WORKFLOWS.get("release.yml")!;
   assertEquals(Object.keys(wf.on), ["push"]);
   assertEquals((wf.on.push as { tags: string[] }).tags, ["v*"]);
   assertEquals(wf.permissions, { contents: "read" });
-  const { gate, build, smoke, publish } = wf.jobs;
+  const { gate, version, build, package: pack, smoke, publish } = wf.jobs;
   assertEquals(gate?.uses, "./.github/workflows/ci.yml");
-  assertEquals(needs(build!), ["gate"]);
-  assertEquals(needs(smoke!), ["build"]);
+  assertEquals(needs(version!), []);
+  assertEquals(needs(build!), ["gate", "version"]);
+  assertEquals(needs(pack!), ["build"]);
+  assertEquals(needs(smoke!), ["package"]);
   assertEquals(needs(publish!), ["smoke"]);
   assertEquals(publish?.permissions, { contents: "write" });
   for (const [name, job] of Object.entries(wf.jobs)) {
     if (name !== "publish") assertEquals(job.permissions, undefined, name);
   }
-  // The six targets, compiled in one loop, each smoke-tested on a native runner.
-  const compile = build!.steps!.find((s) => s.run?.includes("scripts/compile.ts"))!;
-  for (const target of TARGETS) assert(compile.run!.includes(target), target);
-  const include = smoke!.strategy!.matrix.include!;
-  assertEquals(include.map((e) => e.target).sort(), [...TARGETS].sort());
+  const versionCheck = JSON.stringify(version!.steps);
+  assert(versionCheck.includes("GITHUB_REF_NAME") && versionCheck.includes("MKVENV_REPOSITORY"));
+  // Each of the six targets compiled, then smoke-tested, on a runner of its own system.
   const native: Record<string, RegExp> = {
     "x86_64-unknown-linux-gnu": /^ubuntu-\d+\.\d+$/,
     "aarch64-unknown-linux-gnu": /^ubuntu-\d+\.\d+-arm$/,
@@ -176,8 +176,17 @@ Deno.test("release.yml: tests on three systems first, six targets built and smok
     "x86_64-pc-windows-msvc": /^windows-(20\d\d|latest)$/,
     "aarch64-pc-windows-msvc": /^windows-11-arm$/,
   };
-  for (const e of include) assert(native[e.target!]!.test(e.os!), `${e.target} on ${e.os}`);
-  assertEquals(smoke!["runs-on"], "${{ matrix.os }}");
+  for (const job of [build!, smoke!]) {
+    const include = job.strategy!.matrix.include!;
+    assertEquals(include.map((e) => e.target).sort(), [...TARGETS].sort());
+    for (const e of include) assert(native[e.target!]!.test(e.os!), `${e.target} on ${e.os}`);
+    assertEquals(job["runs-on"], "${{ matrix.os }}");
+  }
+  const compile = build!.steps!.find((s) => s.run?.includes("scripts/compile.ts"))!;
+  assert(compile.run!.includes('--target "$TARGET"'), compile.run);
+  const pkg = pack!.steps!.find((s) => s.run?.includes("scripts/package.ts"))!;
+  for (const target of TARGETS) assert(pkg.run!.includes(target), target);
+  assert(pkg.run!.includes("sha256sum -c SHA256SUMS"));
   const smokeText = JSON.stringify(smoke!.steps);
   for (
     const piece of [
@@ -191,8 +200,6 @@ Deno.test("release.yml: tests on three systems first, six targets built and smok
   ) {
     assert(smokeText.includes(piece), piece);
   }
-  const pkg = build!.steps!.find((s) => s.run?.includes("scripts/package.ts"))!;
-  assert(pkg.run!.includes("sha256sum -c SHA256SUMS"));
   const upload = publish!.steps!.find((s) => s.run?.includes("gh release create"))!;
   assert(upload.run!.includes("release/*") && upload.run!.includes("--verify-tag"));
 });
