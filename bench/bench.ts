@@ -377,11 +377,11 @@ if (import.meta.main) {
       `interpreter ${PYTHON}; ${which}; ${RUNS} rounds (${SLOW_RUNS} for the slow sides), ` +
         `sides in random order each round, fresh targets, medians; ${navigator.hardwareConcurrency} cores`,
     );
-    const times = await timeRounds(bench, all, (line) =>
-      Deno.stderr.writeSync(
-        new TextEncoder().encode(`\r${line}`),
-      ));
-    Deno.stderr.writeSync(new TextEncoder().encode("\r"));
+    const progress = Deno.stderr.isTerminal()
+      ? (line: string) => Deno.stderr.writeSync(new TextEncoder().encode(`\r${line} `))
+      : undefined;
+    const times = await timeRounds(bench, all, progress);
+    if (progress) progress("");
     const t = (side: Side) => median(times.get(side) ?? []);
     const f = t(sides.floor);
     const own = t(nopip) - f;
