@@ -187,6 +187,12 @@ Deno.test(
           ]),
         );
         const fast = contents(venv);
+        const byBytes = (a: string, b: string) =>
+          new TextEncoder().encode(b).length - new TextEncoder().encode(a).length;
+        const paths = tree(venv).map((line) =>
+          line.replace(/^[dfl] (\d+ )?/, "").split(" -> ")[0]!
+        );
+        assert.equal(install.longest, paths.sort(byBytes)[0], "the plan knows its longest path");
         Deno.removeSync(venv, { recursive: true });
         const reference = planWheelInstall(installSchemeOf(skeleton(py, venv)), {
           cached,

@@ -145,9 +145,20 @@ function sweepStale(dir: string): void {
   }
 }
 
-function readJsonOrNull(path: string): unknown {
+/** The text of the cache file `path`, or null when it cannot be read. */
+function readTextOrNull(path: string): string | null {
   try {
-    return JSON.parse(Deno.readTextFileSync(path));
+    return Deno.readTextFileSync(path);
+  } catch {
+    return null;
+  }
+}
+
+function readJsonOrNull(path: string): unknown {
+  const text = readTextOrNull(path);
+  if (text === null) return null;
+  try {
+    return JSON.parse(text);
   } catch {
     return null;
   }
@@ -468,7 +479,7 @@ export async function cachedBytecode(
 }
 
 /** Bump when `CachedInstall` or its file changes shape: older plans are then made again. */
-export const PLAN_FORMAT = 1;
+export const PLAN_FORMAT = 2;
 
 /** The first line of a stored plan: what it was made for, and its size. */
 interface PlanHeader {
@@ -494,7 +505,8 @@ function isCachedInstall(value: unknown): value is CachedInstall {
     v.links.every((g) => Array.isArray(g?.paths)) && Array.isArray(v.pythonScripts) &&
     Array.isArray(v.record) && v.record.length === v.pythonScripts.length + 1 &&
     Array.isArray(v.consoleScripts) && Array.isArray(v.guiScripts) &&
-    typeof v.distInfo === "string" && typeof v.scriptsInRecord === "string";
+    typeof v.distInfo === "string" && typeof v.scriptsInRecord === "string" &&
+    typeof v.longest === "string";
 }
 
 /**
@@ -507,12 +519,9 @@ export function storedInstall(
   shape: InstallShape,
   cacheTag: string,
 ): CachedInstall | null {
-  let text: string;
-  try {
-    text = Deno.readTextFileSync(planPath(cached, shape, cacheTag));
-  } catch {
-    return null;
-  }
+  // Read as any other cache file is.
+  const text = readTextOrNull(planPath(cached, shape, cacheTag));
+  if (text === null) return null;
   try {
     const newline = text.indexOf("\n");
     const header = JSON.parse(text.slice(0, newline)) as Partial<PlanHeader>;

@@ -146,6 +146,11 @@ export interface CachedInstall {
   distInfo: string;
   /** RECORD's path of the scripts directory (from site-packages, `/`-separated, ending in `/`). */
   scriptsInRecord: string;
+  /**
+   * The longest path (in UTF-8 bytes) the plan makes or places, relative to the venv root: a
+   * check against the system's path limit needs only this one.
+   */
+  longest: string;
 }
 
 /** The number of cached files `install` places. */
@@ -254,6 +259,17 @@ export function planCachedInstall(
   record.push(renderRecord(rows));
   const distInfo = within(shape.purelib, wheel.distInfo);
   if (!made.has(distInfo)) dirs.add(distInfo);
+  const encoder = new TextEncoder();
+  let longest = "";
+  let longestBytes = 0;
+  const consider = (rel: string) => {
+    if (rel.length * 3 < longestBytes) return; // a UTF-16 unit is at most 3 bytes of UTF-8
+    const bytes = encoder.encode(rel).length;
+    if (bytes > longestBytes) [longest, longestBytes] = [rel, bytes];
+  };
+  for (const group of groups.values()) for (const p of group.paths) consider(within(group.to, p));
+  for (const script of pythonScripts) consider(script.to);
+  for (const dir of dirs) consider(dir);
   return {
     name: wheel.name,
     version: wheel.version,
@@ -265,6 +281,7 @@ export function planCachedInstall(
     guiScripts: wheel.guiScripts,
     distInfo,
     scriptsInRecord: recordPrefix(shape.scripts),
+    longest,
   };
 }
 
