@@ -8,6 +8,7 @@ import type { InterpreterInfo } from "../discovery/interpreter.ts";
 import { copyExecutable, lstatOrNull, osError, replaceFile } from "../disk/disk.ts";
 import { removeTree } from "../disk/staging.ts";
 import { BuildError, q } from "../errors.ts";
+import type { PathApi } from "../disk/paths.ts";
 import { pathFor, type VenvLayout } from "./layout.ts";
 
 /**
@@ -94,7 +95,7 @@ export function makeContext(
   where: { map: PathMapper; committed: () => boolean },
 ): VenvContext {
   const path = pathFor(layout.platform);
-  const files = venvFiles(layout.envDir, where.map);
+  const files = venvFiles(layout.envDir, where.map, path);
   return {
     envDir: layout.envDir,
     envName: layout.envName,
@@ -118,12 +119,13 @@ export function makeContext(
   };
 }
 
-function venvFiles(envDir: string, map: PathMapper): VenvFiles {
-  const at = (path: string) => {
-    const inside = path === envDir || path.startsWith(envDir + "/") ||
-      path.startsWith(envDir + "\\");
-    if (!inside) throw new Error(`The path ${q(path)} is outside the venv ${q(envDir)}`);
-    return map(path);
+function venvFiles(envDir: string, map: PathMapper, path: PathApi): VenvFiles {
+  const at = (given: string) => {
+    // Normalised first: "env/../elsewhere" is outside, however it starts.
+    const full = path.isAbsolute(given) ? path.normalize(given) : given;
+    const inside = full === envDir || full.startsWith(envDir + path.sep);
+    if (!inside) throw new Error(`The path ${q(given)} is outside the venv ${q(envDir)}`);
+    return map(full);
   };
   // Each write first tries the one call a fresh stage needs, and replaces only on a clash.
   const mkdir = (path: string) => {
