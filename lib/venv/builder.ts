@@ -8,12 +8,13 @@ import type { FoundInterpreter } from "../discovery/discovery.ts";
 import { copyExecutable, lstatOrNull, makeDirs, osError, writeNewFile } from "../disk/disk.ts";
 import type { InterpreterInfo } from "../discovery/interpreter.ts";
 import { type BuildOptions, computeLayout, pathFor, type VenvLayout } from "./layout.ts";
-import { acquireLock } from "../disk/lock.ts";
+import { acquireLock, type Lock } from "../disk/lock.ts";
 import { basename, dirname, join } from "../disk/paths.ts";
 import type { LinkMode } from "../disk/file_links.ts";
 import type { seedPip, SeedPlan } from "../seed/pip_seed.ts";
 import { parsePythonStrLiteral, parsePyvenvCfg, renderPyvenvCfg } from "./pyvenv_cfg.ts";
 import { posixCommandLine, windowsCommandLine } from "./shell_quote.ts";
+import { newVenvDirError, venvDirectoryRefusal } from "./venv_refusals.ts";
 import {
   commitStage,
   conflicts,
@@ -66,7 +67,11 @@ export function checkEnvDir(info: InterpreterInfo, envDir: string): void {
     new BuildError(`Cannot create a virtual environment in ${q(envDir)}: ${why}`);
   const sep = path.delimiter;
   if (envDir.includes(sep)) {
-    throw refuse(`the path contains ${q(sep)}, the PATH separator; choose a directory without it`);
+    // venv's words (3.11+), then why: the activate scripts put the path on PATH.
+    throw new BuildError(
+      `Refusing to create a venv in ${envDir} because it contains the PATH separator ${sep} ` +
+        `(activating it would split PATH there); choose a directory without ${q(sep)}`,
+    );
   }
   if (envDir.includes("\0")) throw refuse("the path contains a NUL character");
   if (envDir.includes("\uFFFD")) {
@@ -276,22 +281,23 @@ async function buildWithSeed(
 ): Promise<VenvLayout> {
   const { info } = found;
   const log = options.log ?? (() => {});
+  // Where venv would refuse (a file or link in the way), refuse first, in its words.
+  const refusal = venvDirectoryRefusal(computeLayout(info, envDir, options), options);
+  if (refusal !== null) throw refusal;
   const parent = dirname(envDir);
-  if (lstatOrNull(parent) === null) makeDirs(parent);
-  const lock = await acquireLock(join(parent, `.${basename(envDir)}.mkvenv.lock`), {
-    what: envDir,
-    log,
-  });
+  let lock: Lock;
+  try {
+    if (lstatOrNull(parent) === null) makeDirs(parent);
+    lock = await acquireLock(join(parent, `.${basename(envDir)}.mkvenv.lock`), {
+      what: envDir,
+      log,
+    });
+  } catch (e: unknown) {
+    throw newVenvDirError(envDir, info.platform, e) ?? e;
+  }
   const unregisterLock = onInterrupt(() => lock.release());
   try {
     const existing = lstatOrNull(envDir);
-    if (existing !== null && !(existing.isDirectory && !existing.isSymlink)) {
-      throw new BuildError(
-        `Cannot create a virtual environment in ${q(envDir)}: it exists and is ${
-          existing.isSymlink ? "a symbolic link" : "a file"
-        }; remove it or choose another ENV_DIR`,
-      );
-    }
     removeLeftovers(envDir, log);
     const cfgPath = pathFor(info.platform).join(envDir, "pyvenv.cfg");
     let build: BuildOptions = options;
@@ -304,7 +310,12 @@ async function buildWithSeed(
     const cfgText = renderPyvenvCfg(info, layout, { options: build, command });
 
     log(`creating ${envDir} for ${info.implementation} ${info.version.join(".")}`);
-    const stage = createStage(envDir, existing !== null);
+    let stage: Stage;
+    try {
+      stage = createStage(envDir, existing !== null);
+    } catch (e: unknown) {
+      throw newVenvDirError(envDir, info.platform, e) ?? e;
+    }
     const unregisterStage = onInterrupt(() => stage.discard());
     try {
       const seeding = seed && { ...seed, options, existing: existing !== null };

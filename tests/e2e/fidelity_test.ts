@@ -5,7 +5,7 @@
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { join } from "node:path";
-import { mkvenv, run, tempDir } from "../_util.ts";
+import { mkvenv, MKVENV_COMMAND, pyenvPython, run, tempDir, tree } from "../_util.ts";
 
 const PYENV = Deno.env.get("PYENV_ROOT") ?? "/root/.pyenv";
 
@@ -25,4 +25,168 @@ Deno.test("Python 3.6, the oldest mkvenv supports, gets a working venv with pip"
   const pip = await run(join(env, "bin", "pip"), ["--version"]);
   assertEquals(pip.code, 0, pip.stderr);
   assert(pip.stdout.includes("(python 3.6)"), pip.stdout);
+});
+
+/** A case where `python -m venv` refuses: what to put in an empty directory, and the ENV_DIR. */
+interface Refusal {
+  name: string;
+  setup: (dir: string, xy: string) => void;
+  target: string;
+  /** The first minor version of 3.x whose venv refuses it. */
+  since?: number;
+  args?: string[];
+}
+
+const REFUSALS: Refusal[] = [
+  { name: "ENV_DIR is a file", setup: (d) => touch(join(d, "env")), target: "env" },
+  {
+    name: "ENV_DIR is a link to a directory",
+    setup: (d) => {
+      Deno.mkdirSync(join(d, "real"));
+      Deno.symlinkSync("real", join(d, "env"));
+    },
+    target: "env",
+  },
+  {
+    name: "ENV_DIR is a link to nothing",
+    setup: (d) => Deno.symlinkSync("nowhere", join(d, "env")),
+    target: "env",
+  },
+  ...["bin", "include", "lib"].map((entry) => ({
+    name: `ENV_DIR holds a file named ${entry}`,
+    setup: (d: string) => {
+      Deno.mkdirSync(join(d, "env"));
+      touch(join(d, "env", entry));
+    },
+    target: "env",
+  })),
+  {
+    name: "ENV_DIR holds a file where site-packages goes",
+    setup: (d, xy) => {
+      Deno.mkdirSync(join(d, "env", "lib", `python${xy}`), { recursive: true });
+      touch(join(d, "env", "lib", `python${xy}`, "site-packages"));
+    },
+    target: "env",
+  },
+  {
+    name: "ENV_DIR's bin is a link to a directory",
+    setup: (d) => {
+      Deno.mkdirSync(join(d, "env"));
+      Deno.mkdirSync(join(d, "real"));
+      Deno.symlinkSync("../real", join(d, "env", "bin"));
+    },
+    target: "env",
+  },
+  {
+    name: "ENV_DIR is below a file",
+    setup: (d) => touch(join(d, "afile")),
+    target: "afile/sub/env",
+  },
+  { name: "ENV_DIR cannot be made (/proc)", setup: () => {}, target: "/proc/mkvenv-test" },
+  { name: "ENV_DIR contains the PATH separator", setup: () => {}, target: "a:b", since: 11 },
+  {
+    name: "--upgrade with --clear",
+    setup: () => {},
+    target: "env",
+    args: ["--upgrade", "--clear"],
+  },
+];
+
+function touch(path: string): void {
+  Deno.writeTextFileSync(path, "the user's\n");
+}
+
+/** The one `Error: ...` line of venv, without `Error: ` and the final period. */
+function venvMessage(stderr: string): string {
+  const line = stderr.trim().split("\n").at(-1)!;
+  assert(line.startsWith("Error: "), stderr);
+  return line.slice("Error: ".length).replace(/\.$/, "");
+}
+
+for (const xy of ["3.8", "3.11", "3.12", "3.13"]) {
+  Deno.test(`where venv ${xy} refuses, mkvenv says venv's words first, then why`, async () => {
+    const py = pyenvPython(xy);
+    const minor = Number(xy.split(".")[1]);
+    for (const c of REFUSALS) {
+      if (c.since !== undefined && minor < c.since) continue;
+      await using tmp = await tempDir();
+      const fresh = () => {
+        for (const e of Deno.readDirSync(tmp.path)) {
+          Deno.removeSync(join(tmp.path, e.name), { recursive: true });
+        }
+        c.setup(tmp.path, xy);
+        return tree(tmp.path);
+      };
+      const args = [...(c.args ?? []), "--without-pip", c.target];
+      fresh();
+      const venv = await run(py.exe, ["-m", "venv", ...args], { cwd: tmp.path });
+      assertEquals(venv.code, 1, `${c.name}: ${venv.stderr}`);
+      const said = venvMessage(venv.stderr);
+      const before = fresh();
+      const ours = await mkvenv(["-p", py.exe, ...args], { cwd: tmp.path });
+      assertEquals(ours.code, 1, `${c.name}: ${ours.stderr}`);
+      const line = ours.stderr.trim().split("\n")[0]!;
+      const prefix = `mkvenv: error: ${said}`;
+      assert(line.startsWith(prefix), `${c.name}:\n venv:   ${said}\n mkvenv: ${line}`);
+      assert(
+        /^(: |; | \()\S/.test(line.slice(prefix.length)),
+        `${c.name}: no explanation: ${line}`,
+      );
+      assert(!line.endsWith("."), line);
+      assertEquals(tree(tmp.path), before, `${c.name}: mkvenv changed nothing`);
+    }
+  });
+}
+
+Deno.test("a parent another user cannot write to: venv's [Errno 13], naming the same path", async () => {
+  // /root is private here, so this runs Debian's python3.11, which `nobody` can run.
+  await using tmp = await tempDir();
+  await Deno.chmod(tmp.path, 0o755);
+  const asNobody = ["--reuid=nobody", "--regid=nogroup", "--clear-groups"];
+  const cache = join(tmp.path, "cache");
+  await Deno.mkdir(cache);
+  await Deno.chmod(cache, 0o777);
+  const cases = [[join(tmp.path, "sub"), join(tmp.path, "sub")], [
+    join(tmp.path, "a", "b"),
+    join(tmp.path, "a"),
+  ]];
+  for (const [env, named] of cases) {
+    const venv = await run("setpriv", [...asNobody, "/usr/bin/python3.11", "-m", "venv", env!]);
+    assertEquals(venv.code, 1, venv.stderr);
+    const said = venvMessage(venv.stderr);
+    assertEquals(said, `[Errno 13] Permission denied: '${named}'`);
+    const ours = await run("setpriv", [
+      ...asNobody,
+      "env",
+      `HOME=${cache}`,
+      `DENO_DIR=${join(cache, "deno")}`,
+      `MKVENV_CACHE_DIR=${cache}`,
+      ...MKVENV_COMMAND,
+      "-p",
+      "/usr/bin/python3.11",
+      env!,
+    ]);
+    assertEquals(ours.code, 1, ours.stderr);
+    assert(ours.stderr.startsWith(`mkvenv: error: ${said}: `), ours.stderr);
+  }
+});
+
+Deno.test("a failing --upgrade-deps: venv's words for the failed command, then pip's output", async () => {
+  // One version: `python -m venv` with pip takes seconds, and 3.9-3.13 word it alike.
+  for (const xy of ["3.12"]) {
+    const py = pyenvPython(xy);
+    await using tmp = await tempDir();
+    const env = join(tmp.path, "env");
+    // pip fails at once, before any download, when its constraints file is missing.
+    const failing = { PIP_CONSTRAINT: join(tmp.path, "missing.txt") };
+    const venv = await run(py.exe, ["-m", "venv", "--upgrade-deps", env], { env: failing });
+    assertEquals(venv.code, 1, venv.stderr);
+    const said = venvMessage(venv.stderr);
+    await Deno.remove(env, { recursive: true });
+    const ours = await mkvenv(["-p", py.exe, "--upgrade-deps", env], { env: failing });
+    assertEquals(ours.code, 1, ours.stderr);
+    const lines = ours.stderr.trim().split("\n");
+    assert(lines[0]!.startsWith(`mkvenv: error: ${said}: `), `${xy}: ${said}\n${lines[0]}`);
+    assert(lines.some((l) => l.includes("missing.txt")), ours.stderr);
+  }
 });
