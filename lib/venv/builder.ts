@@ -7,7 +7,13 @@ import { BuildError, q } from "../errors.ts";
 import type { FoundInterpreter } from "../discovery/discovery.ts";
 import { copyExecutable, lstatOrNull, makeDirs, osError, writeNewFile } from "../disk/disk.ts";
 import type { InterpreterInfo } from "../discovery/interpreter.ts";
-import { type BuildOptions, computeLayout, pathFor, type VenvLayout } from "./layout.ts";
+import {
+  type BuildOptions,
+  computeLayout,
+  entriesToPlace,
+  pathFor,
+  type VenvLayout,
+} from "./layout.ts";
 import { acquireLock, type Lock } from "../disk/lock.ts";
 import { basename, dirname, join } from "../disk/paths.ts";
 import type { LinkMode } from "../disk/file_links.ts";
@@ -319,7 +325,11 @@ async function buildWithSeed(
     const unregisterStage = onInterrupt(() => stage.discard());
     try {
       const seeding = seed && { ...seed, options, existing: existing !== null };
-      assemble(stage, layout, cfgText, build, seeding);
+      // Into an existing venv, keep the aliases and lib64 found there, as venv does.
+      const placed = existing !== null && !options.clear
+        ? entriesToPlace(layout, (path) => lstatOrNull(path) !== null)
+        : layout;
+      assemble(stage, placed, cfgText, build, seeding);
       if (existing !== null && !options.clear && lstatOrNull(cfgPath) === null) {
         const clashes = conflicts(stage, envDir);
         if (clashes.length > 0) {

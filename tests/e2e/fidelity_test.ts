@@ -190,3 +190,69 @@ Deno.test("a failing --upgrade-deps: venv's words for the failed command, then p
     assert(lines.some((l) => l.includes("missing.txt")), ours.stderr);
   }
 });
+
+/** What the interpreter entries and lib64 of a venv are: `name -> link` or `name: kind`. */
+function binState(env: string, names: string[]): string[] {
+  return names.map((name) => {
+    const path = name === "lib64" ? join(env, "lib64") : join(env, "bin", name);
+    const st = Deno.lstatSync(path);
+    if (st.isSymlink) return `${name} -> ${Deno.readLinkSync(path)}`;
+    return `${name}: ${st.isDirectory ? "dir" : "file"}`;
+  });
+}
+
+Deno.test("re-use and --upgrade keep a python3 (and lib64) the user put there, as venv 3.12 does", async () => {
+  const py = pyenvPython("3.12");
+  await using tmp = await tempDir();
+  const env = join(tmp.path, "env");
+  const primary = py.exe.split("/").at(-1)!;
+  const aliases = ["python", "python3", "python3.12"].filter((n) => n !== primary);
+  const states: Record<string, string[][]> = {};
+  for (const tool of ["venv", "mkvenv"]) {
+    const make = (extra: string[]) =>
+      tool === "venv"
+        ? run(py.exe, ["-m", "venv", "--without-pip", ...extra, env])
+        : mkvenv(["-p", py.exe, "--without-pip", ...extra, env]);
+    await Deno.remove(env, { recursive: true }).catch(() => {});
+    assertEquals((await make([])).code, 0);
+    // The user's own python3, a lib64 of their own, and one alias deleted.
+    await Deno.remove(join(env, "bin", aliases[1]!));
+    await Deno.symlink("/usr/bin/python3.11", join(env, "bin", aliases[1]!));
+    await Deno.remove(join(env, "lib64"));
+    await Deno.mkdir(join(env, "lib64"));
+    await Deno.remove(join(env, "bin", aliases[0]!));
+    states[tool] = [];
+    for (const extra of [[], ["--upgrade"]]) {
+      const r = await make(extra);
+      assertEquals(r.code, 0, r.stderr);
+      states[tool]!.push(binState(env, [...aliases, "lib64"]));
+    }
+  }
+  assertEquals(states.mkvenv, states.venv);
+  assert(states.mkvenv![1]!.includes(`${aliases[1]} -> /usr/bin/python3.11`));
+  assert(states.mkvenv![1]!.includes("lib64: dir"));
+  assert(states.mkvenv![0]!.some((s) => s.startsWith(`${aliases[0]} -> `)), "re-created");
+});
+
+Deno.test("--upgrade re-points the primary interpreter entry, which venv leaves (documented)", async () => {
+  const py = pyenvPython("3.12");
+  await using tmp = await tempDir();
+  const env = join(tmp.path, "env");
+  const primary = join(env, "bin", py.exe.split("/").at(-1)!);
+  for (const tool of ["venv", "mkvenv"]) {
+    await Deno.remove(env, { recursive: true }).catch(() => {});
+    assertEquals((await mkvenv(["-p", py.exe, "--without-pip", env])).code, 0);
+    const linked = Deno.readLinkSync(primary);
+    await Deno.remove(primary);
+    await Deno.symlink("/usr/bin/python3.11", primary);
+    const r = tool === "venv"
+      ? await run(py.exe, ["-m", "venv", "--without-pip", "--upgrade", env])
+      : await mkvenv(["-p", py.exe, "--without-pip", "--upgrade", env]);
+    assertEquals(r.code, 0, r.stderr);
+    assertEquals(
+      Deno.readLinkSync(primary),
+      tool === "venv" ? "/usr/bin/python3.11" : linked,
+      tool,
+    );
+  }
+});
