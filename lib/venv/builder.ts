@@ -14,8 +14,7 @@ import {
   pathFor,
   type VenvLayout,
 } from "./layout.ts";
-import { acquireLock, type Lock } from "../disk/lock.ts";
-import { basename, dirname, join } from "../disk/paths.ts";
+import { dirname } from "../disk/paths.ts";
 import type { LinkMode } from "../disk/file_links.ts";
 import type { seedPip, SeedPlan } from "../seed/pip_seed.ts";
 import { parsePythonStrLiteral, parsePyvenvCfg, renderPyvenvCfg } from "./pyvenv_cfg.ts";
@@ -26,9 +25,11 @@ import {
   conflicts,
   createStage,
   isOwnEntry,
+  lockTarget,
   onInterrupt,
-  removeLeftovers,
+  recoverLeftovers,
   type Stage,
+  type Target,
 } from "../disk/staging.ts";
 
 /** The text of the `.gitignore` mkvenv writes into each venv: ignore everything in it. */
@@ -291,20 +292,18 @@ async function buildWithSeed(
   const refusal = venvDirectoryRefusal(computeLayout(info, envDir, options), options);
   if (refusal !== null) throw refusal;
   const parent = dirname(envDir);
-  let lock: Lock;
+  let target: Target;
   try {
     if (lstatOrNull(parent) === null) makeDirs(parent);
-    lock = await acquireLock(join(parent, `.${basename(envDir)}.mkvenv.lock`), {
-      what: envDir,
-      log,
-    });
+    // The lock and the recovery of a killed run's leftovers: lib/disk/staging.ts.
+    target = await lockTarget(envDir, { log });
   } catch (e: unknown) {
     throw newVenvDirError(envDir, info.platform, e) ?? e;
   }
-  const unregisterLock = onInterrupt(() => lock.release());
+  const unregisterLock = onInterrupt(() => target.release());
   try {
-    const existing = lstatOrNull(envDir);
-    removeLeftovers(envDir, log);
+    const existing = target.existed ? lstatOrNull(envDir) : null;
+    recoverLeftovers(envDir, log);
     const cfgPath = pathFor(info.platform).join(envDir, "pyvenv.cfg");
     let build: BuildOptions = options;
     if (existing !== null) {
@@ -316,12 +315,7 @@ async function buildWithSeed(
     const cfgText = renderPyvenvCfg(info, layout, { options: build, command });
 
     log(`creating ${envDir} for ${info.implementation} ${info.version.join(".")}`);
-    let stage: Stage;
-    try {
-      stage = createStage(envDir, existing !== null);
-    } catch (e: unknown) {
-      throw newVenvDirError(envDir, info.platform, e) ?? e;
-    }
+    const stage = createStage(envDir, existing !== null);
     const unregisterStage = onInterrupt(() => stage.discard());
     try {
       const seeding = seed && { ...seed, options, existing: existing !== null };
@@ -342,7 +336,11 @@ async function buildWithSeed(
           );
         }
       }
-      commitStage(stage, envDir, { clear: options.clear });
+      commitStage(stage, envDir, {
+        clear: options.clear,
+        target,
+        ...(options.warn ? { warn: options.warn } : {}),
+      });
     } catch (e: unknown) {
       stage.discard();
       throw e;
@@ -358,6 +356,6 @@ async function buildWithSeed(
     return layout;
   } finally {
     unregisterLock();
-    lock.release();
+    target.release();
   }
 }
