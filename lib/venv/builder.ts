@@ -16,7 +16,7 @@ import {
 } from "./layout.ts";
 import { dirname } from "../disk/paths.ts";
 import type { LinkMode } from "../disk/file_links.ts";
-import type { seedPip, SeedPlan } from "../seed/pip_seed.ts";
+import type { outdatedSeedFiles, seedPip, SeedPlan } from "../seed/pip_seed.ts";
 import { parsePythonStrLiteral, parsePyvenvCfg, renderPyvenvCfg } from "./pyvenv_cfg.ts";
 import { posixCommandLine, windowsCommandLine } from "./shell_quote.ts";
 import { newVenvDirError, venvDirectoryRefusal } from "./venv_refusals.ts";
@@ -176,6 +176,7 @@ function loadSeeding(): Promise<typeof import("../seed/pip_seed.ts")> {
 interface Seeding {
   plan: SeedPlan;
   install: typeof seedPip;
+  outdated: typeof outdatedSeedFiles;
 }
 
 /**
@@ -273,7 +274,8 @@ export async function buildVenv(
     })
     : null;
   try {
-    const seed = seedModule && plan && { plan, install: seedModule.seedPip };
+    const seed = seedModule && plan &&
+      { plan, install: seedModule.seedPip, outdated: seedModule.outdatedSeedFiles };
     return await buildWithSeed(envDir, found, options, seed);
   } finally {
     plan?.dispose();
@@ -336,9 +338,14 @@ async function buildWithSeed(
           );
         }
       }
+      // An older pip than ours goes with the commit, as `ensurepip --upgrade` replaces it.
+      const retire = seed && existing !== null && !options.clear
+        ? seed.outdated(layout, seed.plan)
+        : [];
       commitStage(stage, envDir, {
         clear: options.clear,
         target,
+        retire,
         ...(options.warn ? { warn: options.warn } : {}),
       });
     } catch (e: unknown) {

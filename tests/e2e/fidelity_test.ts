@@ -256,3 +256,53 @@ Deno.test("--upgrade re-points the primary interpreter entry, which venv leaves 
     );
   }
 });
+
+/** The pip version `bin/pip --version` reports, and the pip dist-infos in site-packages. */
+async function pipState(env: string, xy: string): Promise<[string, string[]]> {
+  const r = await run(join(env, "bin", "pip"), ["--version"]);
+  assertEquals(r.code, 0, r.stderr);
+  const site = join(env, "lib", `python${xy}`, "site-packages");
+  const infos = [...Deno.readDirSync(site)].map((e) => e.name)
+    .filter((n) => n.startsWith("pip-")).sort();
+  return [r.stdout.split(" ")[1]!, infos];
+}
+
+Deno.test("re-use and --upgrade upgrade an older pip to the bundled one and leave a newer one, as venv 3.12", async () => {
+  const py = pyenvPython("3.12");
+  await using tmp = await tempDir();
+  const env = join(tmp.path, "env");
+  // An older pip: 3.10's bundled 23.0.1. A newer one: what the machine's package index serves.
+  const older = join(pyenvPython("3.10").prefix, "lib", "python3.10", "ensurepip", "_bundled");
+  const installs: Record<string, string[]> = {
+    older: ["--no-index", "--find-links", older, "pip==23.0.1"],
+    newer: ["--upgrade", "pip"],
+  };
+  const expected: Record<string, [string, string[]]> = {};
+  for (const [which, install] of Object.entries(installs)) {
+    for (const again of [[], ["--upgrade"]]) {
+      const seen: Record<string, [string, string[]]> = {};
+      // venv runs the same `ensurepip --upgrade` for both: once is enough for it.
+      for (const tool of again.length === 0 ? ["venv", "mkvenv"] : ["mkvenv"]) {
+        await Deno.remove(env, { recursive: true }).catch(() => {});
+        const make = (extra: string[]) =>
+          tool === "venv"
+            ? run(py.exe, ["-m", "venv", ...extra, env])
+            : mkvenv(["-p", py.exe, ...extra, env]);
+        assertEquals((await make([])).code, 0);
+        const put = await run(join(env, "bin", "python"), ["-m", "pip", "install", ...install]);
+        assertEquals(put.code, 0, put.stderr);
+        const before = await pipState(env, "3.12");
+        assert(which === "older" ? before[0] === "23.0.1" : before[0] > "23.2.1", `${before}`);
+        const r = await make(again);
+        assertEquals(r.code, 0, r.stderr);
+        seen[tool] = await pipState(env, "3.12");
+        const check = await run(join(env, "bin", "python"), ["-m", "pip", "check"]);
+        assertEquals(check.code, 0, check.stdout + check.stderr);
+      }
+      if (seen.venv) expected[which] = seen.venv;
+      assertEquals(seen.mkvenv, expected[which], `${which} ${again}`);
+      assertEquals(seen.mkvenv![0], which === "older" ? "23.2.1" : seen.mkvenv![0]);
+      assertEquals(seen.mkvenv![1].length, 1);
+    }
+  }
+});
