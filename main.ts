@@ -1,21 +1,13 @@
 /**
- * The mkvenv command: parse argv, find the interpreter, build each ENV_DIR, map errors to exit
- * statuses (2 usage, 1 build failure).
+ * The mkvenv command, a thin client of `EnvBuilder`: parse argv, map it to the builder's
+ * options (the command line's defaults: links on POSIX, pip on), create each ENV_DIR, map
+ * errors to exit statuses (2 usage, 1 build failure).
  */
-import {
-  BuildError,
-  buildVenv,
-  defaultBuildOptions,
-  findInterpreter,
-  formatInterpreterList,
-  helpText,
-  listInterpreters,
-  MKVENV_VERSION,
-  parseCli,
-  runInterruptCleanups,
-  UsageError,
-  usageText,
-} from "./lib/mod.ts";
+import { BuildError, EnvBuilder, type EnvBuilderOptions, UsageError } from "./lib/mod.ts";
+import { type CliRequest, helpText, parseCli, usageText } from "./lib/cli/cli.ts";
+import { formatInterpreterList, listInterpreters } from "./lib/discovery/discovery.ts";
+import { runInterruptCleanups } from "./lib/disk/staging.ts";
+import { MKVENV_VERSION } from "./lib/version.ts";
 
 /**
  * The words that start this mkvenv: the compiled binary, or deno running this file (its path
@@ -33,6 +25,32 @@ function invocation(): string[] {
 function pipWheelsFromEnv(): string[] {
   const value = Deno.env.get("MKVENV_PIP_WHEEL") ?? "";
   return value.split(Deno.build.os === "windows" ? ";" : ":").filter((p) => p !== "");
+}
+
+/** The builder's options for the command line `request`. */
+function builderOptions(
+  request: CliRequest,
+  log: ((line: string) => void) | undefined,
+): EnvBuilderOptions {
+  const options: EnvBuilderOptions = {
+    systemSitePackages: request.systemSitePackages,
+    symlinks: request.symlinks ?? Deno.build.os !== "windows",
+    clear: request.clear,
+    force: request.force,
+    upgrade: request.upgrade,
+    withPip: request.withPip,
+    prompt: request.prompt,
+    upgradeDeps: request.upgradeDeps,
+    scmIgnoreFiles: request.scmIgnoreFiles ? ["git"] : [],
+    invocation: invocation(),
+    pipWheels: request.pipWheels.length > 0 ? request.pipWheels : pipWheelsFromEnv(),
+    scripts: request.scripts,
+    warn: (line: string) => console.error(`mkvenv: warning: ${line}`),
+  };
+  if (request.python !== undefined) options.python = request.python;
+  if (request.linkMode) options.linkMode = request.linkMode;
+  if (log) options.log = log;
+  return options;
 }
 
 /** Run mkvenv with `args`; returns the exit status. */
@@ -56,27 +74,8 @@ export async function main(args: readonly string[]): Promise<number> {
       await Deno.stdout.write(new TextEncoder().encode(formatInterpreterList(list)));
       return list.entries.length > 0 ? 0 : 1;
     }
-    const found = await findInterpreter(request.python, log ? { log } : {});
-    const defaults = defaultBuildOptions(found.info.platform);
-    const options = {
-      ...defaults,
-      systemSitePackages: request.systemSitePackages,
-      symlinks: request.symlinks ?? defaults.symlinks,
-      clear: request.clear,
-      force: request.force,
-      upgrade: request.upgrade,
-      withPip: request.withPip,
-      prompt: request.prompt,
-      upgradeDeps: request.upgradeDeps,
-      scmIgnoreFiles: request.scmIgnoreFiles,
-      cwd: Deno.cwd(),
-      invocation: invocation(),
-      pipWheels: request.pipWheels.length > 0 ? request.pipWheels : pipWheelsFromEnv(),
-      ...(request.linkMode ? { linkMode: request.linkMode } : {}),
-      warn: (line: string) => err(`mkvenv: warning: ${line}`),
-      ...(log ? { log } : {}),
-    };
-    for (const envDir of request.envDirs) await buildVenv(envDir, found, options);
+    const builder = new EnvBuilder(builderOptions(request, log));
+    for (const envDir of request.envDirs) await builder.create(envDir);
     return 0;
   } catch (e: unknown) {
     if (e instanceof UsageError) {
