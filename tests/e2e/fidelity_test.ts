@@ -83,6 +83,7 @@ const REFUSALS: Refusal[] = [
     target: "afile/sub/env",
   },
   { name: "ENV_DIR cannot be made (/proc)", setup: () => {}, target: "/proc/mkvenv-test" },
+  { name: "ENV_DIR's name is too long", setup: () => {}, target: "x".repeat(300) },
   { name: "ENV_DIR contains the PATH separator", setup: () => {}, target: "a:b", since: 11 },
   {
     name: "--upgrade with --clear",
