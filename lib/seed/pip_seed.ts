@@ -478,7 +478,11 @@ export interface SeedPipOptions {
  * Install the packages of `plan` into the venv `layout` (scripts and RECORD name the final
  * paths; files go to `options.at` of them). Throws `BuildError` on a file-system failure.
  */
-export function seedPip(layout: VenvLayout, plan: SeedPlan, options: SeedPipOptions = {}): void {
+export async function seedPip(
+  layout: VenvLayout,
+  plan: SeedPlan,
+  options: SeedPipOptions = {},
+): Promise<void> {
   const modes = installModes(processUmask());
   const placer = new FilePlacer(options.linkMode ?? "hardlink", options.log, modes);
   const scheme = installSchemeOf(layout);
@@ -507,7 +511,7 @@ export function seedPip(layout: VenvLayout, plan: SeedPlan, options: SeedPipOpti
       launchers,
       modes,
     });
-    carryOutInstall(installPlan, placer, options.at ? { at: options.at } : {});
+    await carryOutInstall(installPlan, placer, options.at ? { at: options.at } : {});
     options.log?.(
       `installed ${pkg.cached.wheel.name} ${pkg.cached.wheel.version} ` +
         `(${installPlan.links.length} files by ${placer.mode})`,

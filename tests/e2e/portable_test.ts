@@ -129,7 +129,8 @@ for (const py of PYTHONS) {
     await using tmp = await tempDir();
     const env = join(tmp.path, "clear");
     await create(["-p", base, env]);
-    const stray = join(env, "stray.txt");
+    // Inside the venv's lib: a foreign entry at the top makes --clear refuse without --force.
+    const stray = join(env, "lib", "stray.txt");
     await Deno.writeTextFile(stray, "left by the user in the venv");
     await create(["-p", base, "--clear", "--without-pip", env]);
     assertEquals(await hasPip(env), false);
