@@ -385,9 +385,14 @@ function existsFile(path: string): boolean {
  * The files and directories of the seed packages that `seedPip` replaces in the existing venv
  * at `layout.envDir` (older than ours, as `ensurepip --upgrade` replaces them): each one's
  * dist-info and the top-level entries of site-packages and the scripts its RECORD lists.
- * Absolute paths inside the venv, for the commit to remove. Reads the venv only.
+ * Only packages whose new dist-info `staged(path)` finds in the stage count. Absolute paths
+ * inside the venv, for the commit to remove. Reads the venv only.
  */
-export function outdatedSeedFiles(layout: VenvLayout, plan: SeedPlan): string[] {
+export function outdatedSeedFiles(
+  layout: VenvLayout,
+  plan: SeedPlan,
+  staged: (path: string) => boolean,
+): string[] {
   const path = pathFor(layout.platform);
   const purelib = layout.purelibDir;
   const inside = (p: string) => p.startsWith(layout.envDir + path.sep) && p !== purelib;
@@ -395,6 +400,8 @@ export function outdatedSeedFiles(layout: VenvLayout, plan: SeedPlan): string[] 
   for (const pkg of plan.packages) {
     const present = installedSeed(purelib, pkg);
     if (present === null || !present.older) continue;
+    // Only what a staged install replaces (a step of a subclass may not have installed it).
+    if (!staged(path.join(purelib, pkg.cached.wheel.distInfo))) continue;
     out.add(path.join(purelib, present.distInfo));
     const record = Deno.readTextFileSync(path.join(purelib, present.distInfo, "RECORD"));
     for (const line of record.split(/\r?\n/)) {

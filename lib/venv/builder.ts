@@ -385,7 +385,7 @@ export async function openBuild(
         }
         // An older pip than ours goes with the commit, as `ensurepip --upgrade` replaces it.
         const retire = seed && existing !== null && !options.clear
-          ? seed.outdated(layout, seed.plan)
+          ? seed.outdated(layout, seed.plan, (path) => lstatOrNull(stage.at(path)) !== null)
           : [];
         commit = commitStage(stage, envDir, {
           clear: options.clear,
