@@ -76,7 +76,7 @@ function wheelsOf(names: readonly string[], project: string): string[] {
 
 /**
  * The wheels of `project` the interpreter's ensurepip would install, then the fallbacks, in
- * order of preference (pure). CPython: bundled `<project>-<pinned version>-…whl` (3.7–3.9);
+ * order of preference (pure). CPython: bundled `<project>-<pinned version>-…whl` (3.6–3.9);
  * from 3.10 `WHEEL_PKG_DIR` first — the last match in string order, and before 3.12 only when
  * it holds every seed project. A distribution that removed ensurepip or its pins (Debian's
  * PyPy) falls back to `WHEEL_PKG_DIR` and the system directory, newest version first.
