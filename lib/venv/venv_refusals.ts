@@ -79,14 +79,22 @@ export function venvDirectoryRefusal(
     return null;
   };
 
-  /** venv's `create_if_needed(d)`. */
+  /**
+   * venv's `create_if_needed(d)`, but for a link to a directory inside the venv (`bin` or
+   * `lib` moved to another disk), which venv refuses and mkvenv builds through (README).
+   */
   const createIfNeeded = (d: string): BuildError | null => {
     if (!exists(d)) return makedirs(d);
     const st = disk.lstat(d);
-    if (st?.isSymlink || st?.isFile) {
+    const linkedDir = st?.isSymlink && d !== layout.envDir && disk.stat(d)?.isDirectory;
+    if ((st?.isSymlink && !linkedDir) || st?.isFile) {
       return new BuildError(
         `Unable to create directory ${pythonRepr(d)}: it is ${
-          st.isSymlink ? "a symbolic link, which venv does not build through" : "a file"
+          st.isSymlink
+            ? d === layout.envDir
+              ? "a symbolic link, which venv does not build through"
+              : "a symbolic link to a file"
+            : "a file"
         }; ${REMEDY}`,
       );
     }

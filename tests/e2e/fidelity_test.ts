@@ -69,11 +69,11 @@ const REFUSALS: Refusal[] = [
     target: "env",
   },
   {
-    name: "ENV_DIR's bin is a link to a directory",
+    name: "ENV_DIR's bin is a link to a file",
     setup: (d) => {
       Deno.mkdirSync(join(d, "env"));
-      Deno.mkdirSync(join(d, "real"));
-      Deno.symlinkSync("../real", join(d, "env", "bin"));
+      touch(join(d, "afile"));
+      Deno.symlinkSync("../afile", join(d, "env", "bin"));
     },
     target: "env",
   },
@@ -201,6 +201,23 @@ function binState(env: string, names: string[]): string[] {
     return `${name}: ${st.isDirectory ? "dir" : "file"}`;
   });
 }
+
+Deno.test("a bin linked to a directory elsewhere: venv refuses it, mkvenv builds through it (README)", async () => {
+  const py = pyenvPython("3.12");
+  await using tmp = await tempDir();
+  const env = join(tmp.path, "env");
+  assertEquals((await mkvenv(["-p", py.exe, "--without-pip", env])).code, 0);
+  await Deno.rename(join(env, "bin"), join(tmp.path, "real"));
+  await Deno.symlink("../real", join(env, "bin"));
+  const venv = await run(py.exe, ["-m", "venv", "--without-pip", env]);
+  assertEquals(venv.code, 1);
+  assertEquals(venvMessage(venv.stderr), `Unable to create directory '${join(env, "bin")}'`);
+  const ours = await mkvenv(["-p", py.exe, "--without-pip", env]);
+  assertEquals(ours.code, 0, ours.stderr);
+  assert((await Deno.lstat(join(env, "bin"))).isSymlink);
+  const r = await run(join(env, "bin", "python"), ["-c", "import sys; print(sys.prefix)"]);
+  assertEquals(r.stdout.trim(), env);
+});
 
 Deno.test("re-use and --upgrade keep a python3 (and lib64) the user put there, as venv 3.12 does", async () => {
   const py = pyenvPython("3.12");
