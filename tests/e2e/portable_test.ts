@@ -248,7 +248,7 @@ if defined VIRTUAL_ENV (echo set) else (echo unset)\r
         assertEquals(r.code, 0, r.stdout + r.stderr);
         const [active, prefix, after] = r.stdout.split(/\r?\n/);
         assert(active !== undefined && active !== "", `VIRTUAL_ENV while active: ${r.stdout}`);
-        if (!WINDOWS) assertEquals(active, env);
+        if (!WINDOWS) assertEquals(canonical(active), canonical(env));
         assertEquals(canonical(prefix!), canonical(env));
         assertEquals(after, "unset");
       },
