@@ -101,6 +101,12 @@ export function venvDirectoryRefusal(
     return null;
   };
 
+  // With --clear, venv lists the directory to empty it first: a file fails there.
+  if (options.clear && disk.lstat(layout.envDir)?.isFile) {
+    return new BuildError(
+      `[Errno 20] Not a directory: ${pythonRepr(layout.envDir)}: it is a file; ${REMEDY}`,
+    );
+  }
   const first = createIfNeeded(layout.envDir);
   if (first !== null || options.clear) return first;
   for (const dir of [layout.includeDir, layout.purelibDir]) {

@@ -40,6 +40,12 @@ interface Refusal {
 const REFUSALS: Refusal[] = [
   { name: "ENV_DIR is a file", setup: (d) => touch(join(d, "env")), target: "env" },
   {
+    name: "ENV_DIR is a file, with --clear",
+    setup: (d) => touch(join(d, "env")),
+    target: "env",
+    args: ["--clear"],
+  },
+  {
     name: "ENV_DIR is a link to a directory",
     setup: (d) => {
       Deno.mkdirSync(join(d, "real"));
