@@ -3,8 +3,11 @@
  * later venv only links its files. Layout under the cache root:
  *
  *   wheels/<sha256>/wheel.json          the checked `Wheel` (files, hashes, entry points)
+ *   wheels/<sha256>/summary.json        the same without the file list: all a warm run reads
  *   wheels/<sha256>/files/<category>/…  the files, by install category (purelib, scripts, …)
  *   wheels/<sha256>/pyc/<cache_tag>/    bytecode for one interpreter family, with pyc.json
+ *   wheels/<sha256>/plans/<key>.json    the install plan for one interpreter family and venv
+ *                                       shape (`CachedInstall`), so a run computes nothing
  *   wheels/by-file/<key>                the sha256 of the wheel file with that path, size,
  *                                       mtime and inode (so a warm run never reads the wheel)
  *
@@ -17,18 +20,33 @@ import compileSource from "../../templates/compile_pyc.py" with { type: "text" }
 import { digest, writeFileAtomic } from "../disk/cache.ts";
 import { BuildError, q } from "../errors.ts";
 import { acquireLock } from "../disk/lock.ts";
-import { processUmask } from "../disk/file_links.ts";
 import { readWheel, type Wheel } from "./wheel.ts";
+import {
+  bytecodeInEntry,
+  type CachedInstall,
+  type InstallShape,
+  placedCount,
+  planCachedInstall,
+  shapeKey,
+} from "./wheel_install.ts";
 
 /** Bump when the layout or `wheel.json` changes shape: older entries are then ignored. */
-export const WHEEL_CACHE_FORMAT = 1;
+export const WHEEL_CACHE_FORMAT = 2;
+
+/** A wheel's facts without its file list: all that choosing a seed wheel needs. */
+export type WheelSummary = Omit<Wheel, "files">;
 
 /** A wheel unpacked in the cache. */
 export interface CachedWheel {
   /** `wheels/<sha256>`. */
   dir: string;
   sha256: string;
-  wheel: Wheel;
+  summary: WheelSummary;
+  /**
+   * The whole checked wheel, read from the entry's `wheel.json` on first use (a warm run with
+   * a stored plan never does). Throws `BuildError` when that file is damaged.
+   */
+  readonly wheel: Wheel;
 }
 
 /** One bytecode file in the cache, by its path relative to the wheel's root category. */
@@ -50,6 +68,47 @@ interface WheelJson {
   format: number;
   sha256: string;
   wheel: Wheel;
+}
+
+interface SummaryJson {
+  format: number;
+  sha256: string;
+  summary: WheelSummary;
+}
+
+function summaryOf(wheel: Wheel): WheelSummary {
+  const { files: _, ...summary } = wheel;
+  return summary;
+}
+
+function damaged(dir: string): BuildError {
+  return new BuildError(`The cache entry ${q(dir)} is damaged: remove it and run mkvenv again`);
+}
+
+/** The cached wheel in `dir`, its whole `Wheel` read when first asked for unless given. */
+function entryOf(dir: string, sha256: string, summary: WheelSummary, wheel?: Wheel): CachedWheel {
+  let whole = wheel;
+  return {
+    dir,
+    sha256,
+    summary,
+    get wheel(): Wheel {
+      if (whole === undefined) {
+        const json = readJsonOrNull(join(dir, "wheel.json"));
+        if (!isWheelJson(json, sha256)) throw damaged(dir);
+        whole = json.wheel;
+      }
+      return whole;
+    },
+  };
+}
+
+/** The entry in `dir` when its `wheel.json` and `summary.json` are whole, else null. */
+function wholeEntry(dir: string, sha256: string): CachedWheel | null {
+  const json = readJsonOrNull(join(dir, "wheel.json"));
+  const summary = readJsonOrNull(join(dir, "summary.json"));
+  if (!isWheelJson(json, sha256) || !isSummaryJson(summary, sha256)) return null;
+  return entryOf(dir, sha256, summary.summary, json.wheel);
 }
 
 /** The directory holding a cached wheel's files of one install category. */
@@ -92,6 +151,12 @@ function readJsonOrNull(path: string): unknown {
   } catch {
     return null;
   }
+}
+
+function isSummaryJson(value: unknown, sha256: string): value is SummaryJson {
+  const v = value as Partial<SummaryJson> | null;
+  return v !== null && typeof v === "object" && v.format === WHEEL_CACHE_FORMAT &&
+    v.sha256 === sha256 && typeof v.summary === "object" && v.summary !== null;
 }
 
 function isWheelJson(value: unknown, sha256: string): value is WheelJson {
@@ -146,8 +211,6 @@ async function unpack(
   Deno.mkdirSync(dirname(dir), { recursive: true });
   sweepStale(dirname(dir));
   const tmp = tempSibling(dir);
-  // A mode the umask keeps needs no chmod: one system call less per file.
-  const umask = processUmask();
   try {
     const made = new Set<string>();
     for (const file of wheel.files) {
@@ -157,21 +220,21 @@ async function unpack(
         Deno.mkdirSync(parent, { recursive: true });
         made.add(parent);
       }
+      // Deno sets the mode given exactly, whatever the umask.
       Deno.writeFileSync(path, contents.get(file.archivePath)!, { mode: file.mode });
-      if ((file.mode & umask) !== 0) Deno.chmodSync(path, file.mode);
     }
     const json: WheelJson = { format: WHEEL_CACHE_FORMAT, sha256, wheel };
     Deno.writeTextFileSync(join(tmp, "wheel.json"), JSON.stringify(json));
+    const summary: SummaryJson = { format: WHEEL_CACHE_FORMAT, sha256, summary: summaryOf(wheel) };
+    Deno.writeTextFileSync(join(tmp, "summary.json"), JSON.stringify(summary));
   } catch (e: unknown) {
     removeQuietly(tmp);
     throw e;
   }
   publish(tmp, dir);
-  const published = readJsonOrNull(join(dir, "wheel.json"));
-  if (!isWheelJson(published, sha256)) {
-    throw new BuildError(`The cache entry ${q(dir)} is damaged: remove it and run mkvenv again`);
-  }
-  return { dir, sha256, wheel: published.wheel };
+  return wholeEntry(dir, sha256) ?? (() => {
+    throw damaged(dir);
+  })();
 }
 
 /**
@@ -191,8 +254,8 @@ async function rebuild(
   const dir = join(root, "wheels", sha256);
   const lock = await acquireLock(`${dir}.lock`, { ...options, what: `the cache entry ${dir}` });
   try {
-    const json = readJsonOrNull(join(dir, "wheel.json"));
-    if (isWheelJson(json, sha256)) return { dir, sha256, wheel: json.wheel };
+    const whole = wholeEntry(dir, sha256);
+    if (whole !== null) return whole;
     options.log?.(`replacing the damaged cache entry ${dir} with ${label}`);
     if (isDirectory(dir)) {
       const aside = tempSibling(dir);
@@ -226,9 +289,10 @@ export async function cachedWheel(
       // not indexed yet
     }
     if (sha256 !== null && /^[0-9a-f]{64}$/.test(sha256)) {
+      // The warm path: the summary only (the rest is read if a plan must be made).
       const dir = join(root, "wheels", sha256);
-      const json = readJsonOrNull(join(dir, "wheel.json"));
-      if (isWheelJson(json, sha256)) return { dir, sha256, wheel: json.wheel };
+      const json = readJsonOrNull(join(dir, "summary.json"));
+      if (isSummaryJson(json, sha256)) return entryOf(dir, sha256, json.summary);
     }
   }
   let bytes: Uint8Array;
@@ -247,10 +311,10 @@ export async function cachedWheel(
     (b) => b.toString(16).padStart(2, "0"),
   ).join("");
   const dir = join(root, "wheels", sha256);
-  const json = readJsonOrNull(join(dir, "wheel.json"));
-  let cached: CachedWheel;
-  if (isWheelJson(json, sha256)) cached = { dir, sha256, wheel: json.wheel };
-  else if (isDirectory(dir)) cached = await rebuild(root, sha256, bytes, wheelPath, options);
+  let cached = wholeEntry(dir, sha256);
+  if (cached !== null) {
+    // whole: only the index was missing
+  } else if (isDirectory(dir)) cached = await rebuild(root, sha256, bytes, wheelPath, options);
   else {
     log?.(`unpacking ${wheelPath} into ${dir}`);
     cached = await unpack(root, sha256, bytes, wheelPath);
@@ -262,6 +326,13 @@ export async function cachedWheel(
 function isPycJson(value: unknown): value is { files: CachedPycFile[] } {
   const v = value as { files?: unknown } | null;
   return v !== null && typeof v === "object" && Array.isArray(v.files);
+}
+
+/** The bytecode of `cached` for `cacheTag` when it is in the cache; never compiles. */
+export function storedBytecode(cached: CachedWheel, cacheTag: string): CachedBytecode | null {
+  const dir = join(cached.dir, "pyc", cacheTag);
+  const json = readJsonOrNull(join(dir, "pyc.json"));
+  return isPycJson(json) ? { dir, files: json.files } : null;
 }
 
 /** The bytecode file of `source` (a `/`-separated `.py` path) for `cacheTag`. */
@@ -339,8 +410,8 @@ export async function cachedBytecode(
 ): Promise<CachedBytecode | null> {
   const { python, cacheTag, log } = options;
   const dir = join(cached.dir, "pyc", cacheTag);
-  const json = readJsonOrNull(join(dir, "pyc.json"));
-  if (isPycJson(json)) return { dir, files: json.files };
+  const stored = storedBytecode(cached, cacheTag);
+  if (stored !== null) return stored;
 
   const sources = cached.wheel.files.filter((f) =>
     (f.category === "purelib" || f.category === "platlib") && f.path.endsWith(".py")
@@ -394,4 +465,98 @@ export async function cachedBytecode(
     return null;
   }
   return { dir, files };
+}
+
+/** Bump when `CachedInstall` or its file changes shape: older plans are then made again. */
+export const PLAN_FORMAT = 1;
+
+/** The first line of a stored plan: what it was made for, and its size. */
+interface PlanHeader {
+  format: number;
+  sha256: string;
+  shape: string;
+  cacheTag: string;
+  /** The length of the rest of the file (the plan's JSON), in UTF-16 code units. */
+  length: number;
+  /** How many cached files it places. */
+  placed: number;
+}
+
+function planPath(cached: CachedWheel, shape: InstallShape, cacheTag: string): string {
+  const key = digest(JSON.stringify([PLAN_FORMAT, shapeKey(shape), cacheTag]));
+  return join(cached.dir, "plans", `${key}.json`);
+}
+
+function isCachedInstall(value: unknown): value is CachedInstall {
+  const v = value as Partial<CachedInstall> | null;
+  return v !== null && typeof v === "object" && typeof v.name === "string" &&
+    typeof v.version === "string" && Array.isArray(v.dirs) && Array.isArray(v.links) &&
+    v.links.every((g) => Array.isArray(g?.paths)) && Array.isArray(v.pythonScripts) &&
+    Array.isArray(v.record) && v.record.length === v.pythonScripts.length + 1 &&
+    Array.isArray(v.consoleScripts) && Array.isArray(v.guiScripts) &&
+    typeof v.distInfo === "string" && typeof v.scriptsInRecord === "string";
+}
+
+/**
+ * The stored install plan of `cached` for venvs of `shape` and bytecode of `cacheTag`, or null
+ * when there is none or it is damaged (its first line does not describe the rest: cut short,
+ * grown, garbage, or made for something else).
+ */
+export function storedInstall(
+  cached: CachedWheel,
+  shape: InstallShape,
+  cacheTag: string,
+): CachedInstall | null {
+  let text: string;
+  try {
+    text = Deno.readTextFileSync(planPath(cached, shape, cacheTag));
+  } catch {
+    return null;
+  }
+  try {
+    const newline = text.indexOf("\n");
+    const header = JSON.parse(text.slice(0, newline)) as Partial<PlanHeader>;
+    const body = text.slice(newline + 1);
+    if (
+      header.format !== PLAN_FORMAT || header.sha256 !== cached.sha256 ||
+      header.shape !== shapeKey(shape) || header.cacheTag !== cacheTag ||
+      header.length !== body.length
+    ) return null;
+    const install: unknown = JSON.parse(body);
+    if (!isCachedInstall(install) || placedCount(install) !== header.placed) return null;
+    return install;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The install plan of `cached` with `bytecode` (compiled for `cacheTag`) for venvs of `shape`,
+ * made now and stored for the next runs (when there is bytecode to go with it, and the cache
+ * can be written: otherwise it is only returned).
+ */
+export async function makeInstall(
+  cached: CachedWheel,
+  shape: InstallShape,
+  cacheTag: string,
+  bytecode: CachedBytecode | null,
+  options: { log?: (line: string) => void } = {},
+): Promise<CachedInstall> {
+  const install = planCachedInstall(shape, cached.wheel, bytecodeInEntry(cached, bytecode));
+  if (bytecode === null) return install;
+  const body = JSON.stringify(install);
+  const header: PlanHeader = {
+    format: PLAN_FORMAT,
+    sha256: cached.sha256,
+    shape: shapeKey(shape),
+    cacheTag,
+    length: body.length,
+    placed: placedCount(install),
+  };
+  try {
+    await writeFileAtomic(planPath(cached, shape, cacheTag), `${JSON.stringify(header)}\n${body}`);
+  } catch (e: unknown) {
+    options.log?.(`cannot store the install plan of ${cached.wheel.name} (${String(e)})`);
+  }
+  return install;
 }
