@@ -7,8 +7,8 @@
  * `prepareSeed` runs before the builder touches the venv, so a missing wheel leaves nothing
  * behind; `seedPip` installs.
  */
-import { join } from "../disk/paths.ts";
-import { cacheRoot } from "../disk/cache.ts";
+import { dirname, join } from "../disk/paths.ts";
+import { cacheRoot, discardCachePath, openCache } from "../disk/cache.ts";
 import { launcherName, peMachine, type WindowsMachine } from "./console_scripts.ts";
 import { BuildError, q } from "../errors.ts";
 import { FilePlacer, installModes, type LinkMode, processUmask } from "../disk/file_links.ts";
@@ -179,24 +179,9 @@ function listWheels(dir: string): string[] | null {
   }
 }
 
-function usableCacheRoot(preferred: string | null, log?: (line: string) => void): {
-  root: string;
-  temporary: boolean;
-} {
-  if (preferred !== null) {
-    try {
-      Deno.mkdirSync(join(preferred, "wheels"), { recursive: true });
-      return { root: preferred, temporary: false };
-    } catch (e: unknown) {
-      log?.(`cache ${preferred} is not writable (${String(e)}): using a temporary one`);
-    }
-  }
-  return { root: Deno.makeTempDirSync({ prefix: "mkvenv-cache-" }), temporary: true };
-}
-
-function isNotWritable(e: unknown): boolean {
-  return e instanceof Deno.errors.PermissionDenied ||
-    (e instanceof Error && /read-only file system/i.test(e.message));
+/** Why filling the cache failed, for `--verbose` and for the error when nothing is left. */
+function failureText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
 }
 
 function describe(info: InterpreterInfo): string {
@@ -220,20 +205,27 @@ export async function prepareSeed(
   const log = options.log;
   const wanted = seedProjects(info);
   const preferred = options.cacheDir === undefined ? cacheRoot() : options.cacheDir;
-  let { root, temporary } = usableCacheRoot(preferred, log);
+  let { root, temporary } = openCache(preferred, log);
   const dispose = () => {
     if (temporary) Deno.removeSync(root, { recursive: true });
   };
-  // A cache that can be read but not written (a shared, read-only one) serves what it has;
-  // anything it lacks is built in a temporary cache instead.
+  // A cache that cannot be written (read-only, full, damaged beyond repair) serves what it
+  // has; anything it lacks is built in a private temporary cache instead. A `BuildError` is
+  // about the wheel, not the cache: it is passed on.
   const cached = async <T>(fill: (root: string) => Promise<T>): Promise<T> => {
     try {
       return await fill(root);
     } catch (e: unknown) {
-      if (temporary || !isNotWritable(e)) throw e;
-      log?.(`cache ${root} is not writable (${String(e)}): using a temporary one`);
-      ({ root, temporary } = usableCacheRoot(null, log));
-      return await fill(root);
+      if (e instanceof BuildError) throw e;
+      if (temporary) {
+        throw new BuildError(
+          `Cannot unpack a seed wheel into the temporary cache ${q(root)}: ${failureText(e)}`,
+          { cause: e },
+        );
+      }
+      log?.(`the cache ${root} cannot be used (${failureText(e)}): using a temporary one`);
+      ({ root, temporary } = openCache(null, log));
+      return await cached(fill);
     }
   };
   const cachedWheelIn = (path: string) => cached((r) => cachedWheel(r, path, log ? { log } : {}));
@@ -331,9 +323,10 @@ export async function prepareSeed(
           ...(log ? { log } : {}),
         });
       } catch (e: unknown) {
-        // A read-only cache without this interpreter's bytecode: the venv compiles on use.
-        if (!isNotWritable(e)) throw e;
-        log?.(`cannot write bytecode into the cache (${String(e)}): seeding without it`);
+        // A cache that cannot take this interpreter's bytecode (read-only, full): the venv
+        // compiles on use.
+        if (e instanceof BuildError) throw e;
+        log?.(`cannot write bytecode into the cache (${failureText(e)}): seeding without it`);
         bytecode = null;
       }
       packages.push({ ...entry, bytecode });
@@ -393,6 +386,36 @@ function windowsLaunchers(plan: SeedPlan, info: InterpreterInfo) {
   return { console: read(false), gui: read(true) };
 }
 
+/**
+ * When placing files failed because a cached file is gone (a temporary-file cleaner, a hand):
+ * the error that says so, after dropping the damaged entry so that the next run builds it
+ * again; else null.
+ */
+function damagedEntryError(pkg: SeedPackage, sources: readonly string[]): BuildError | null {
+  const missing = sources.find((from) => {
+    try {
+      return !Deno.lstatSync(from).isFile;
+    } catch {
+      return true;
+    }
+  });
+  if (missing === undefined) return null;
+  const bytecode = pkg.bytecode;
+  const entry = bytecode !== null && missing.startsWith(bytecode.dir)
+    ? bytecode.dir
+    : pkg.cached.dir;
+  try {
+    discardCachePath(entry);
+  } catch {
+    // dropped by a concurrent mkvenv already
+  }
+  return new BuildError(
+    `Cannot install ${pkg.cached.wheel.name} from the cache entry ${q(entry)}: its file ` +
+      `${q(missing)} is missing; the entry was removed, so running mkvenv again rebuilds it ` +
+      `(to clear the whole cache, remove ${q(dirname(dirname(pkg.cached.dir)))})`,
+  );
+}
+
 /** Options of `seedPip`. */
 export interface SeedPipOptions {
   linkMode?: LinkMode;
@@ -436,7 +459,11 @@ export function seedPip(layout: VenvLayout, plan: SeedPlan, options: SeedPipOpti
       launchers,
       modes,
     });
-    carryOutInstall(installPlan, placer, options.at ? { at: options.at } : {});
+    try {
+      carryOutInstall(installPlan, placer, options.at ? { at: options.at } : {});
+    } catch (e: unknown) {
+      throw damagedEntryError(pkg, installPlan.links.map((l) => l.from)) ?? e;
+    }
     options.log?.(
       `installed ${pkg.cached.wheel.name} ${pkg.cached.wheel.version} ` +
         `(${installPlan.links.length} files by ${placer.mode})`,

@@ -10,17 +10,29 @@
  *
  * Every entry is built in a temporary sibling and renamed into place: a reader sees a whole
  * entry or none. Two processes racing build it twice and one rename wins; the loser's copy is
- * removed. Cached files are never written again once published.
+ * removed. Cached files are never written again once published, and are read-only
+ * (`readOnlyMode`): venvs hard-link them, so an edit in place through one venv would reach all.
+ * An entry that is damaged (of the wrong type, its `wheel.json` missing or garbage) or that
+ * mkvenv does not trust (lib/disk/cache.ts) is set aside and built again.
  */
 import { dirname, join } from "../disk/paths.ts";
 import compileSource from "../../templates/compile_pyc.py" with { type: "text" };
-import { digest, writeFileAtomic } from "../disk/cache.ts";
+import {
+  digest,
+  discardCachePath,
+  ensureCacheDir,
+  inspectCachePath,
+  readCacheText,
+  readOnlyMode,
+  tempSibling,
+  writeFileAtomic,
+} from "../disk/cache.ts";
 import { BuildError, q } from "../errors.ts";
 import { acquireLock } from "../disk/lock.ts";
 import { readWheel, recordHash, type Wheel } from "./wheel.ts";
 
 /** Bump when the layout or `wheel.json` changes shape: older entries are then ignored. */
-export const WHEEL_CACHE_FORMAT = 1;
+export const WHEEL_CACHE_FORMAT = 2;
 
 /** A wheel unpacked in the cache. */
 export interface CachedWheel {
@@ -56,10 +68,6 @@ export function categoryDir(cached: CachedWheel, category: string): string {
   return join(cached.dir, "files", category);
 }
 
-function tempSibling(path: string): string {
-  return join(dirname(path), `.tmp-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`);
-}
-
 function removeQuietly(path: string): void {
   try {
     Deno.removeSync(path, { recursive: true });
@@ -85,12 +93,20 @@ function sweepStale(dir: string): void {
   }
 }
 
+/** The JSON of a cache file mkvenv trusts (lib/disk/cache.ts), else null. */
 function readJsonOrNull(path: string): unknown {
+  const text = readCacheText(path);
+  if (text === null) return null;
   try {
-    return JSON.parse(Deno.readTextFileSync(path));
+    return JSON.parse(text);
   } catch {
     return null;
   }
+}
+
+/** Whether `dir` is a directory of the cache mkvenv trusts. */
+function isTrustedDir(dir: string): boolean {
+  return inspectCachePath(dir, "dir") === null;
 }
 
 function isWheelJson(value: unknown, sha256: string): value is WheelJson {
@@ -142,7 +158,7 @@ async function unpack(
 ): Promise<CachedWheel> {
   const { wheel, contents } = await readWheel(bytes, label);
   const dir = join(root, "wheels", sha256);
-  Deno.mkdirSync(dirname(dir), { recursive: true });
+  ensureCacheDir(root, dirname(dir));
   sweepStale(dirname(dir));
   const tmp = tempSibling(dir);
   try {
@@ -151,14 +167,15 @@ async function unpack(
       const path = join(tmp, "files", file.category, ...file.path.split("/"));
       const parent = dirname(path);
       if (!made.has(parent)) {
-        Deno.mkdirSync(parent, { recursive: true });
+        Deno.mkdirSync(parent, { recursive: true, mode: 0o755 });
         made.add(parent);
       }
-      Deno.writeFileSync(path, contents.get(file.archivePath)!, { mode: file.mode });
-      Deno.chmodSync(path, file.mode);
+      const mode = readOnlyMode(file.mode);
+      Deno.writeFileSync(path, contents.get(file.archivePath)!, { mode });
+      Deno.chmodSync(path, mode);
     }
     const json: WheelJson = { format: WHEEL_CACHE_FORMAT, sha256, wheel };
-    Deno.writeTextFileSync(join(tmp, "wheel.json"), JSON.stringify(json));
+    Deno.writeTextFileSync(join(tmp, "wheel.json"), JSON.stringify(json), { mode: 0o444 });
   } catch (e: unknown) {
     removeQuietly(tmp);
     throw e;
@@ -188,14 +205,12 @@ async function rebuild(
   const dir = join(root, "wheels", sha256);
   const lock = await acquireLock(`${dir}.lock`, { ...options, what: `the cache entry ${dir}` });
   try {
-    const json = readJsonOrNull(join(dir, "wheel.json"));
+    const json = isTrustedDir(dir) ? readJsonOrNull(join(dir, "wheel.json")) : null;
     if (isWheelJson(json, sha256)) return { dir, sha256, wheel: json.wheel };
-    options.log?.(`replacing the damaged cache entry ${dir} with ${label}`);
-    if (isDirectory(dir)) {
-      const aside = tempSibling(dir);
-      Deno.renameSync(dir, aside);
-      Deno.removeSync(aside, { recursive: true });
-    }
+    const problem = inspectCachePath(dir, "dir");
+    const why = problem === null ? "its wheel.json is missing, damaged or old" : problem.why;
+    options.log?.(`replacing the cache entry ${dir} (${why}) with ${label}`);
+    if (problem?.kind !== "missing") discardCachePath(dir);
     return await unpack(root, sha256, bytes, label);
   } finally {
     lock.release();
@@ -214,17 +229,13 @@ export async function cachedWheel(
 ): Promise<CachedWheel> {
   const log = options.log;
   const stamp = fileKey(wheelPath);
+  ensureCacheDir(root, join(root, "wheels", "by-file"), log);
   const indexPath = stamp === null ? null : join(root, "wheels", "by-file", stamp.key);
   if (indexPath !== null) {
-    let sha256: string | null = null;
-    try {
-      sha256 = Deno.readTextFileSync(indexPath).trim();
-    } catch {
-      // not indexed yet
-    }
+    const sha256 = readCacheText(indexPath, log)?.trim() ?? null; // null: not indexed yet
     if (sha256 !== null && /^[0-9a-f]{64}$/.test(sha256)) {
       const dir = join(root, "wheels", sha256);
-      const json = readJsonOrNull(join(dir, "wheel.json"));
+      const json = isTrustedDir(dir) ? readJsonOrNull(join(dir, "wheel.json")) : null;
       if (isWheelJson(json, sha256)) return { dir, sha256, wheel: json.wheel };
     }
   }
@@ -244,11 +255,13 @@ export async function cachedWheel(
     (b) => b.toString(16).padStart(2, "0"),
   ).join("");
   const dir = join(root, "wheels", sha256);
-  const json = readJsonOrNull(join(dir, "wheel.json"));
+  const problem = inspectCachePath(dir, "dir");
+  const json = problem === null ? readJsonOrNull(join(dir, "wheel.json")) : null;
   let cached: CachedWheel;
   if (isWheelJson(json, sha256)) cached = { dir, sha256, wheel: json.wheel };
-  else if (isDirectory(dir)) cached = await rebuild(root, sha256, bytes, wheelPath, options);
-  else {
+  else if (problem?.kind !== "missing") {
+    cached = await rebuild(root, sha256, bytes, wheelPath, options);
+  } else {
     log?.(`unpacking ${wheelPath} into ${dir}`);
     cached = await unpack(root, sha256, bytes, wheelPath);
   }
@@ -290,14 +303,20 @@ export async function cachedBytecode(
 ): Promise<CachedBytecode | null> {
   const { python, cacheTag, log } = options;
   const dir = join(cached.dir, "pyc", cacheTag);
-  const json = readJsonOrNull(join(dir, "pyc.json"));
+  const problem = inspectCachePath(dir, "dir");
+  const json = problem === null ? readJsonOrNull(join(dir, "pyc.json")) : null;
   if (isPycJson(json)) return { dir, files: json.files };
+  if (problem?.kind !== "missing") {
+    // Published whole or not at all: one without a readable pyc.json is damaged.
+    log?.(`replacing the bytecode cache ${dir}: ${problem?.why ?? "its pyc.json is damaged"}`);
+    discardCachePath(dir);
+  }
 
   const sources = cached.wheel.files.filter((f) =>
     (f.category === "purelib" || f.category === "platlib") && f.path.endsWith(".py")
   );
   if (sources.length === 0) return null;
-  Deno.mkdirSync(dirname(dir), { recursive: true });
+  ensureCacheDir(cached.dir, dirname(dir), log);
   const tmp = tempSibling(dir);
   const pairs = sources.map((f) => [
     join(categoryDir(cached, f.category), ...f.path.split("/")),
@@ -329,11 +348,19 @@ export async function cachedBytecode(
   }
   const files: CachedPycFile[] = [];
   try {
+    const dirs = new Set<string>();
     for (const [i, f] of sources.entries()) {
       const target = pairs[i]![1]!;
       if (!written.has(target)) continue;
-      // Python wrote it under this run's umask; the cache holds 0644, whatever the umask.
-      if (Deno.build.os !== "windows") Deno.chmodSync(target, 0o644);
+      // Python wrote it under this run's umask; the cache holds read-only files and 0755
+      // directories, whatever the umask.
+      if (Deno.build.os !== "windows") {
+        Deno.chmodSync(target, readOnlyMode(0o644));
+        for (let d = dirname(target); d.length >= tmp.length && !dirs.has(d); d = dirname(d)) {
+          Deno.chmodSync(d, 0o755);
+          dirs.add(d);
+        }
+      }
       const data = Deno.readFileSync(target);
       files.push({
         path: pycPath(f.path, cacheTag),
@@ -341,7 +368,7 @@ export async function cachedBytecode(
         size: data.length,
       });
     }
-    Deno.writeTextFileSync(join(tmp, "pyc.json"), JSON.stringify({ files }));
+    Deno.writeTextFileSync(join(tmp, "pyc.json"), JSON.stringify({ files }), { mode: 0o444 });
   } catch (e: unknown) {
     removeQuietly(tmp);
     throw e;
