@@ -16,6 +16,10 @@ import {
   USAGE,
   UsageError,
 } from "./lib/mod.ts";
+import { cacheRoot } from "./lib/disk/cache.ts";
+import { environmentError } from "./lib/disk/disk.ts";
+import { currentDir, envVar } from "./lib/disk/process_env.ts";
+import { q } from "./lib/errors.ts";
 
 /**
  * The words that start this mkvenv: the compiled binary, or deno running this file (its path
@@ -31,8 +35,27 @@ function invocation(): string[] {
 
 /** `MKVENV_PIP_WHEEL`: seed wheels separated like PATH entries. */
 function pipWheelsFromEnv(): string[] {
-  const value = Deno.env.get("MKVENV_PIP_WHEEL") ?? "";
+  const value = envVar("MKVENV_PIP_WHEEL") ?? "";
   return value.split(Deno.build.os === "windows" ? ";" : ":").filter((p) => p !== "");
+}
+
+/**
+ * The working directory, or "/" when it cannot be named (its path is not valid UTF-8, or it was
+ * removed) and no path given needs it. Throws `BuildError` when one does.
+ */
+function workingDir(paths: readonly string[], log?: (line: string) => void): string {
+  const here = currentDir();
+  if (here !== null) return here;
+  const absolute = Deno.build.os === "windows" ? /^([\\/]|[A-Za-z]:[\\/])/ : /^\//;
+  const relative = paths.find((p) => !absolute.test(p));
+  if (relative !== undefined) {
+    throw new BuildError(
+      `Cannot use the relative path ${q(relative)}: the working directory's path is not valid ` +
+        `UTF-8 (or it was removed); give it as an absolute path`,
+    );
+  }
+  log?.("the working directory cannot be named: no .python-version file is looked for");
+  return "/";
 }
 
 /** Run mkvenv with `args`; returns the exit status. */
@@ -51,12 +74,21 @@ export async function main(args: readonly string[]): Promise<number> {
       return 0;
     }
     const log = verbose ? (line: string) => err(`mkvenv: ${line}`) : undefined;
+    cacheRoot(); // an unusable MKVENV_CACHE_DIR is refused before anything else
+    const pipWheels = request.pipWheels.length > 0 ? request.pipWheels : pipWheelsFromEnv();
+    const python = request.python;
+    const pythonPath = python !== undefined && /[\\/]/.test(python) ? [python] : [];
+    const cwd = workingDir(
+      request.listPythons ? pythonPath : [...request.envDirs, ...pipWheels, ...pythonPath],
+      log,
+    );
+    const findOptions = { cwd, ...(log ? { log } : {}) };
     if (request.listPythons) {
-      const list = await listInterpreters(request.python, log ? { log } : {});
+      const list = await listInterpreters(request.python, findOptions);
       await Deno.stdout.write(new TextEncoder().encode(formatInterpreterList(list)));
       return list.entries.length > 0 ? 0 : 1;
     }
-    const found = await findInterpreter(request.python, log ? { log } : {});
+    const found = await findInterpreter(request.python, findOptions);
     const defaults = defaultBuildOptions(found.info.platform);
     const options = {
       ...defaults,
@@ -69,9 +101,9 @@ export async function main(args: readonly string[]): Promise<number> {
       prompt: request.prompt,
       upgradeDeps: request.upgradeDeps,
       scmIgnoreFiles: request.scmIgnoreFiles,
-      cwd: Deno.cwd(),
+      cwd,
       invocation: invocation(),
-      pipWheels: request.pipWheels.length > 0 ? request.pipWheels : pipWheelsFromEnv(),
+      pipWheels,
       ...(request.linkMode ? { linkMode: request.linkMode } : {}),
       warn: (line: string) => err(`mkvenv: warning: ${line}`),
       ...(log ? { log } : {}),
@@ -88,6 +120,12 @@ export async function main(args: readonly string[]): Promise<number> {
       err(`mkvenv: error: ${e.message}`);
       if (e.detail) err(e.detail.trimEnd());
       if (verbose && e.cause) err(String(e.cause instanceof Error ? e.cause.stack : e.cause));
+      return 1;
+    }
+    const environmental = environmentError(e);
+    if (environmental !== null) {
+      err(`mkvenv: error: ${environmental.message}`);
+      if (verbose && e instanceof Error) err(e.stack ?? "");
       return 1;
     }
     err(`mkvenv: internal error: ${e instanceof Error ? e.message : String(e)}`);

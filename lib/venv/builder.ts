@@ -46,6 +46,16 @@ export interface BuildContext {
   cacheDir?: string | null;
 }
 
+/**
+ * The longest path (in bytes, without the final NUL) the system calls take: PATH_MAX less one
+ * on Linux and macOS; on Windows, long paths are allowed to 32767 characters.
+ */
+const PATH_LIMIT: Record<InterpreterInfo["platform"], number> = {
+  linux: 4095,
+  darwin: 1023,
+  windows: 32767,
+};
+
 /** Make `envDirArg` absolute against `cwd` without resolving links (as `os.path.abspath`). */
 export function absoluteEnvDir(info: InterpreterInfo, envDirArg: string, cwd: string): string {
   return pathFor(info.platform).resolve(cwd, envDirArg);
@@ -72,6 +82,14 @@ export function checkEnvDir(info: InterpreterInfo, envDir: string): void {
   if (envDir.includes("\uFFFD")) {
     throw refuse(
       "the path is not valid UTF-8 (or contains U+FFFD); choose a directory whose name is UTF-8",
+    );
+  }
+  const limit = PATH_LIMIT[info.platform];
+  const bytes = new TextEncoder().encode(envDir).length;
+  if (bytes > limit) {
+    throw refuse(
+      `the path is ${bytes} bytes long, more than the ${limit} a path may have here ` +
+        `(PATH_MAX); choose a shorter one`,
     );
   }
   const windows = info.platform === "windows";
