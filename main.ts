@@ -13,8 +13,8 @@ import {
   MKVENV_VERSION,
   parseCli,
   runInterruptCleanups,
-  USAGE,
   UsageError,
+  usageText,
 } from "./lib/mod.ts";
 import { cacheRoot } from "./lib/disk/cache.ts";
 import { environmentError } from "./lib/disk/disk.ts";
@@ -112,7 +112,7 @@ export async function main(args: readonly string[]): Promise<number> {
     return 0;
   } catch (e: unknown) {
     if (e instanceof UsageError) {
-      err(USAGE);
+      err(usageText());
       err(`mkvenv: error: ${e.message}`);
       return 2;
     }

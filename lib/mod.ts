@@ -3,7 +3,7 @@
  * themselves. Re-exports only.
  */
 export { absoluteEnvDir, type BuildContext, buildVenv, checkEnvDir } from "./venv/builder.ts";
-export { type CliRequest, helpText, parseCli, USAGE } from "./cli/cli.ts";
+export { type CliRequest, helpText, parseCli, usageText } from "./cli/cli.ts";
 export {
   type DiscoveryHost,
   findInterpreter,

@@ -122,21 +122,37 @@ Deno.test("findInterpreter() by default takes python3, then python, before other
     assertEquals(await t.find(undefined), "b/python");
     await t.stub("b/python3", { version: [3, 12, 0] });
     assertEquals(await t.find(undefined), "b/python3");
-    // Without python3 or python anywhere, any other Python 3.7+ on PATH will do.
+    // Without python3 or python anywhere, any other Python 3.6+ on PATH will do.
     await Deno.remove(t.p("b"), { recursive: true });
     assertEquals(await t.find(undefined), "a/python3.13");
   });
 });
 
-Deno.test("findInterpreter() by default skips what is not a Python 3.7+ and goes on", async () => {
+Deno.test("findInterpreter() by default skips what is not a Python 3.6+ and goes on", async () => {
   await withTree(async (t) => {
     await writeScript(t.p("a/python3"), "#!/bin/sh\necho 'not python' >&2\nexit 1\n");
-    await t.stub("a/python", { version: [3, 6, 15] });
-    await t.stub("b/python3", { version: [3, 9, 2] });
+    await t.stub("a/python", { version: [3, 5, 10] });
+    await t.stub("b/python3", { version: [3, 6, 15] });
     t.env.PATH = `${t.p("a")}:${t.p("b")}`;
     assertEquals(await t.find(undefined), "b/python3");
     assert(t.logs.some((l) => l.includes("a/python3 (PATH): rejected: The interpreter")));
-    assert(t.logs.some((l) => l.includes("is older than 3.7, the oldest mkvenv supports")));
+    assert(t.logs.some((l) => l.includes("is Python 3.5.10; mkvenv supports Python 3.6 or newer")));
+  });
+});
+
+Deno.test("an interpreter older than 3.6 is refused with the range mkvenv supports", async () => {
+  await withTree(async (t) => {
+    await t.stub("old/python3.5", { version: [3, 5, 10] });
+    const old = await rejection(t.find(t.p("old/python3.5")), BuildError);
+    assert(
+      old.message.includes("is Python 3.5.10; mkvenv supports Python 3.6 or newer"),
+      old.message,
+    );
+    await writeScript(t.p("bin/python2"), "#!/bin/sh\necho 'Unknown option: -I' >&2\nexit 2\n");
+    const failed = await rejection(t.find(t.p("bin/python2")), BuildError);
+    assert(failed.message.endsWith("failed mkvenv's probe (exit 2): is it Python 3.6 or newer?"));
+    await t.stub("ok/python3.6", { version: [3, 6, 15] });
+    assertEquals(await t.find(t.p("ok/python3.6")), "ok/python3.6");
   });
 });
 
@@ -430,7 +446,7 @@ Deno.test("nothing found: one error naming the request, the places searched, the
     const none = await rejection(t.find(undefined), BuildError);
     assert(
       none.message.startsWith(
-        "No Python found for the default request (python3, then python, then any Python 3.7 or " +
+        "No Python found for the default request (python3, then python, then any Python 3.6 or " +
           "newer): searched PATH, pyenv",
       ),
     );
@@ -481,7 +497,7 @@ Deno.test("listInterpreters() lists what it finds and marks what a bare mkvenv u
         `  PyPy 3.10.14    ${t.p("bin/pypy3").padEnd(w)}  PATH`,
         `  CPython 3.12.1  ${t.p("pyenv/versions/3.12.1/bin/python3.12")}  pyenv`,
         "* = what mkvenv uses for the default request (python3, then python, then any Python " +
-        "3.7 or newer)",
+        "3.6 or newer)",
         "",
       ].join("\n"),
     );

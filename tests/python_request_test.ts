@@ -193,8 +193,9 @@ Deno.test("mismatch() checks the implementation and free-threading and says why"
     "CPython 3.13.0 does not satisfy <3.13",
   );
   assertEquals(mismatch(DEFAULT_REQUEST, info("cpython", [3, 13, 0], true)), null);
+  assertEquals(mismatch(DEFAULT_REQUEST, info("cpython", [3, 6, 15])), null);
   assertEquals(
-    mismatch(DEFAULT_REQUEST, info("cpython", [3, 6, 15])),
-    "CPython 3.6.15 is older than 3.7, the oldest mkvenv supports",
+    mismatch(DEFAULT_REQUEST, info("cpython", [3, 5, 10])),
+    "CPython 3.5.10 is older than 3.6, the oldest mkvenv supports",
   );
 });

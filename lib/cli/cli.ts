@@ -3,7 +3,8 @@
  * options and ENV_DIRs interleaved, `--opt=value`, and unique prefixes of long options (`--sys`).
  * node:util's parseArgs has no prefix matching, which a drop-in for argparse needs.
  */
-import { UsageError } from "../errors.ts";
+import { BuildError, UsageError } from "../errors.ts";
+import { formatHelp, formatUsage, type HelpSpec, terminalWidth } from "./help_format.ts";
 import { LINK_MODES, type LinkMode, parseLinkMode } from "../disk/file_links.ts";
 
 /** What the command line asks for. */
@@ -42,7 +43,12 @@ interface OptionSpec {
 
 /** Every option, in the order `--help` lists them. */
 export const OPTIONS: readonly OptionSpec[] = [
-  { long: "help", short: "h", help: "Show this help and exit.", apply: (r) => (r.help = true) },
+  {
+    long: "help",
+    short: "h",
+    help: "show this help message and exit",
+    apply: (r) => (r.help = true),
+  },
   { long: "version", help: "Show mkvenv's version and exit.", apply: (r) => (r.version = true) },
   {
     long: "python",
@@ -51,7 +57,17 @@ export const OPTIONS: readonly OptionSpec[] = [
     help: "The base interpreter: a path, a command, a version (3.12, 3.13t), an implementation " +
       "(pypy3.10) or a range (>=3.10,<3.13). Default: MKVENV_PYTHON, .python-version, then " +
       "python3 or python on PATH.",
-    apply: (r, v) => (r.python = v),
+    apply: (r, v) => {
+      // One interpreter per run: a second -p is refused rather than silently winning.
+      if (r.python !== undefined) {
+        throw new UsageError(
+          `argument -p/--python: given twice (${JSON.stringify(r.python)} and ${
+            JSON.stringify(v)
+          }); give one interpreter, or a version range such as ">=3.11,<3.14"`,
+        );
+      }
+      r.python = v;
+    },
   },
   {
     long: "system-site-packages",
@@ -149,51 +165,57 @@ export const OPTIONS: readonly OptionSpec[] = [
   },
 ];
 
-/** The usage line. */
-export const USAGE = "usage: mkvenv [-h] [--version] [-p PYTHON] [--system-site-packages] " +
-  "[--symlinks | --copies] [--clear] [--force] [--upgrade] [--without-pip] [--prompt PROMPT] " +
-  "[--upgrade-deps] [--without-scm-ignore-files] [--pip-wheel PATH] [--link-mode MODE] " +
-  "[--list-pythons] [-v] ENV_DIR [ENV_DIR ...]";
+/** Options shown as one `[--a | --b]` group in the usage line (argparse's mutual exclusion). */
+const EXCLUSIVE = ["symlinks", "copies"];
 
-/** `text` wrapped at 100 columns, continuation lines indented under the first argument. */
-function wrapUsage(text: string): string {
-  const indent = " ".repeat("usage: mkvenv ".length);
-  const out: string[] = [];
-  let line = "";
-  for (const word of text.split(/ (?=[\[A-Z])/)) {
-    if (line !== "" && line.length + 1 + word.length > 100) {
-      out.push(line);
-      line = indent + word;
-    } else line = line === "" ? word : `${line} ${word}`;
+/** The help text's parts, from `OPTIONS`. */
+function helpSpec(): HelpSpec {
+  const optionalParts: string[] = [];
+  for (const o of OPTIONS) {
+    if (o.long === EXCLUSIVE[1]) continue;
+    if (o.long === EXCLUSIVE[0]) {
+      optionalParts.push(`[${EXCLUSIVE.map((name) => `--${name}`).join(" | ")}]`);
+    } else {
+      const name = o.short ? `-${o.short}` : `--${o.long}`;
+      optionalParts.push(`[${o.value ? `${name} ${o.value}` : name}]`);
+    }
   }
-  return [...out, line].join("\n");
+  const invocation = (o: OptionSpec) =>
+    [o.short ? `-${o.short}` : null, `--${o.long}`]
+      .filter((n) => n !== null)
+      .map((n) => (o.value ? `${n} ${o.value}` : n))
+      .join(", ");
+  return {
+    prog: "mkvenv",
+    optionalParts,
+    positionalParts: ["ENV_DIR", "[ENV_DIR ...]"],
+    description: "Creates virtual Python environments in one or more target directories.",
+    sections: [
+      {
+        title: "positional arguments",
+        items: [{ invocation: "ENV_DIR", help: "A directory to create the environment in." }],
+      },
+      {
+        title: "options",
+        items: OPTIONS.map((o) => ({ invocation: invocation(o), help: o.help })),
+      },
+    ],
+    epilog: "Once an environment has been created, you may wish to activate it, e.g. by " +
+      "sourcing an activate script in its bin directory.",
+  };
 }
 
-/** The full `--help` text. */
-export function helpText(): string {
-  const lines = [
-    wrapUsage(USAGE),
-    "",
-    "Creates virtual Python environments in one or more target directories.",
-    "",
-    "positional arguments:",
-    "  ENV_DIR             A directory to create the environment in.",
-    "",
-    "options:",
-  ];
-  for (const o of OPTIONS) {
-    const names = [o.short ? `-${o.short}` : null, `--${o.long}`].filter((x) => x !== null);
-    const head = `  ${names.map((n) => (o.value ? `${n} ${o.value}` : n)).join(", ")}`;
-    lines.push(
-      head.length < 22 ? `${head.padEnd(22)}${o.help}` : `${head}\n${" ".repeat(22)}${o.help}`,
-    );
-  }
-  lines.push(
-    "",
-    "Once an environment has been created, you may wish to activate it, e.g. by sourcing an",
-    "activate script in its bin directory.",
-  );
-  return lines.join("\n") + "\n";
+/**
+ * The usage block shown with a usage error, wrapped as argparse wraps it: for `width` columns
+ * (default: the terminal's, as argparse takes it).
+ */
+export function usageText(width: number = terminalWidth()): string {
+  return formatUsage(helpSpec(), width);
+}
+
+/** The full `--help` text, for `width` (default: the terminal's, as argparse takes it). */
+export function helpText(width: number = terminalWidth()): string {
+  return formatHelp(helpSpec(), width);
 }
 
 function lookupLong(name: string): OptionSpec {
@@ -209,7 +231,10 @@ function lookupLong(name: string): OptionSpec {
   throw new UsageError(`unrecognized arguments: --${name}`);
 }
 
-/** Parse argv (without the program name). Throws `UsageError` for anything argparse refuses. */
+/**
+ * Parse argv (without the program name). Throws `UsageError` for anything argparse refuses,
+ * and `BuildError` for `--upgrade` with `--clear`, which venv refuses after parsing.
+ */
 export function parseCli(argv: readonly string[]): CliRequest {
   const request: CliRequest = {
     envDirs: [],
@@ -284,8 +309,10 @@ export function parseCli(argv: readonly string[]): CliRequest {
     throw new UsageError("the following arguments are required: ENV_DIR");
   }
   if (request.upgrade && request.clear) {
-    throw new UsageError(
-      "--upgrade and --clear cannot be used together: --clear empties the venv that --upgrade would keep; choose one",
+    // venv refuses this after parsing, as an error of the build (exit 1), in these words.
+    throw new BuildError(
+      "you cannot supply --upgrade and --clear together: --clear empties the venv that " +
+        "--upgrade would keep; choose one",
     );
   }
   return request;

@@ -187,7 +187,7 @@ async function check(search: Search, candidate: Candidate, spec: SpecRequest): P
 
 function describeRequest(chosen: ChosenRequest): string {
   if (chosen.text === null) {
-    return "the default request (python3, then python, then any Python 3.7 or newer)";
+    return "the default request (python3, then python, then any Python 3.6 or newer)";
   }
   const from = chosen.origin === "-p/--python" ? "" : ` from ${chosen.origin}`;
   return `${q(chosen.text)}${from}`;

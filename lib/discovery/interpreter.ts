@@ -13,6 +13,9 @@ export type Platform = "linux" | "darwin" | "windows";
 /** `[major, minor, micro]`, e.g. `[3, 12, 1]`. */
 export type PythonVersion = readonly [number, number, number];
 
+/** The oldest Python mkvenv builds venvs for: 3.6 (the probe, layout and seeding all work there). */
+export const MINIMUM_VERSION: PythonVersion = [3, 6, 0];
+
 /** Paths of the interpreter's sysconfig `venv` scheme, relative to the venv (3.11+). */
 export interface VenvScheme {
   scripts: string | null;
@@ -267,12 +270,13 @@ export async function runProbe(path: string, options: ProbeOptions = {}): Promis
     throw new ProbeRefused(
       `The interpreter ${
         q(path)
-      } failed mkvenv's probe (exit ${out.code}): is it Python 3.7 or newer?`,
+      } failed mkvenv's probe (exit ${out.code}): is it Python ${supported()}?`,
       { detail: `command: ${command}\n${stderr}${stdout}` },
     );
   }
+  let info: InterpreterInfo;
   try {
-    return parseProbeOutput(stdout);
+    info = parseProbeOutput(stdout);
   } catch (e: unknown) {
     throw new ProbeRefused(
       `The interpreter ${
@@ -281,4 +285,18 @@ export async function runProbe(path: string, options: ProbeOptions = {}): Promis
       { detail: `command: ${command}\n${stdout.slice(0, 2000)}${stderr}`, cause: e },
     );
   }
+  const [major, minor] = info.version;
+  if (major < MINIMUM_VERSION[0] || (major === MINIMUM_VERSION[0] && minor < MINIMUM_VERSION[1])) {
+    throw new ProbeRefused(
+      `The interpreter ${q(path)} is Python ${
+        info.version.join(".")
+      }; mkvenv supports Python ${supported()}: pass another one with -p/--python`,
+    );
+  }
+  return info;
+}
+
+/** The versions mkvenv supports, in words. */
+function supported(): string {
+  return `${MINIMUM_VERSION.slice(0, 2).join(".")} or newer`;
 }

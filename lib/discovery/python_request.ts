@@ -4,7 +4,7 @@
  * no subprocess.
  */
 import { q, UsageError } from "../errors.ts";
-import type { InterpreterInfo, PythonVersion } from "./interpreter.ts";
+import { type InterpreterInfo, MINIMUM_VERSION, type PythonVersion } from "./interpreter.ts";
 
 /** An implementation a request can name. `null` in a request means any. */
 export type Implementation = "cpython" | "pypy";
@@ -38,10 +38,9 @@ export type PythonRequest =
   | { kind: "command"; name: string }
   | SpecRequest;
 
-/** The oldest Python mkvenv builds venvs for (the spec covers 3.7 to 3.14). */
-export const MINIMUM_VERSION: PythonVersion = [3, 7, 0];
+export { MINIMUM_VERSION };
 
-/** What a bare `mkvenv` asks for: `python3`, then `python`, then any Python 3.7 or newer. */
+/** What a bare `mkvenv` asks for: `python3`, then `python`, then any Python 3.6 or newer. */
 export const DEFAULT_REQUEST: SpecRequest = {
   kind: "spec",
   implementation: null,

@@ -3,24 +3,41 @@
  * the new venv is assembled in a staging directory, then committed by renames, `pyvenv.cfg`
  * last. A directory whose `pyvenv.cfg` exists is therefore complete.
  *
- * - A new venv is staged in a sibling directory and renamed into place: all or nothing.
+ * - The target is locked first (`lockTarget`): the directory itself, through its descriptor, so
+ *   the lock needs no file anywhere. A target that does not exist is claimed by making it (empty)
+ *   and locking that.
+ * - A new venv is staged in a sibling directory and renamed over the claimed empty directory:
+ *   all or nothing.
  * - An existing directory (re-use, `--clear`, `--upgrade`, a mount point) cannot be replaced by
  *   one rename; the stage is made inside it (so every rename stays on its file system), and only
- *   when it is complete are its entries moved in, one rename each. `--clear` first moves the old
- *   entries into a trash directory in the same place, and moves them back if the commit fails.
+ *   when it is complete are its entries moved in, one rename each. Whatever a move replaces
+ *   (with `--clear`: every old entry) first goes into a trash directory, and goes back if the
+ *   commit fails. The old `pyvenv.cfg` is the first thing moved aside and the new one the last
+ *   thing moved in.
+ * - A kill leaves names the next run recognises (`recoverLeftovers`): before the commit point
+ *   (the new `pyvenv.cfg` set aside as `.mkvenv-cfg`) it rolls back, after it forward.
+ * - The user's data wins over the layout: a directory (or a link to one) where the layout has a
+ *   file or link is kept, with a warning; a file where the layout needs a directory is refused.
+ *
+ * Every helper name is short and fixed (or a fixed-length hash), so a target whose name is at
+ * the file system's limit works.
  */
 import { basename, dirname, join } from "./paths.ts";
 import { BuildError, q } from "../errors.ts";
 import { lstatOrNull, osError } from "./disk.ts";
+import { acquireLock, type Lock, lockDirectory, lockOwnDirectory } from "./lock.ts";
 
 /**
- * Names of the staging and trash directories. They are fixed, not unique: they are only used
- * under the target's lock (lib/disk/lock.ts), so one that exists when the lock is taken was left by
- * a killed mkvenv and can go, without a scan of the parent directory.
+ * Names of mkvenv's helper entries. Fixed, not unique: they are only used under the target's
+ * lock, so one that exists when the lock is taken was left by a killed mkvenv.
  */
-const STAGE = "mkvenv-stage";
-const TRASH = "mkvenv-trash";
-const OWN_ENTRY = /^\.(?:.+\.)?mkvenv-(stage|trash)$/;
+const STAGE = ".mkvenv-stage";
+const TRASH = ".mkvenv-trash";
+/** The new `pyvenv.cfg`, set aside while the other entries move in: the commit point. */
+const STAGED_CFG = ".mkvenv-cfg";
+/** A copy on its way across file systems (into a directory that is a link to another disk). */
+const CROSSING = ".mkvenv-tmp";
+const OWN_ENTRY = /^\.mkvenv-(?:stage|trash|cfg|tmp|[0-9a-f]{16}(?:\.lock)?)$/;
 
 /** Cleanups to run if the process is interrupted (Ctrl-C, SIGTERM). */
 const cleanups = new Set<() => void>();
@@ -43,6 +60,20 @@ export function runInterruptCleanups(): void {
   cleanups.clear();
 }
 
+let lastYield = performance.now();
+
+/**
+ * A point where a signal may stop the build. Signal listeners only run when the event loop
+ * turns, and a build is mostly synchronous: long loops call this, which lets the loop turn (a
+ * timer, about 1 ms) once 100 ms have passed since the last turn, so Ctrl-C acts within that.
+ * Never called inside a commit: a commit is not interrupted half-way.
+ */
+export async function checkpoint(): Promise<void> {
+  if (performance.now() - lastYield < 100) return;
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  lastYield = performance.now();
+}
+
 /** Remove a tree without following links. */
 export function removeTree(path: string): void {
   const st = lstatOrNull(path);
@@ -50,25 +81,167 @@ export function removeTree(path: string): void {
   Deno.removeSync(path, { recursive: st.isDirectory });
 }
 
+/** A 64-bit FNV-1a hash of `text`'s UTF-8 bytes, as 16 hex digits. */
+function hash16(text: string): string {
+  let h = 0xcbf29ce484222325n;
+  for (const byte of new TextEncoder().encode(text)) {
+    h = ((h ^ BigInt(byte)) * 0x100000001b3n) & 0xffffffffffffffffn;
+  }
+  return h.toString(16).padStart(16, "0");
+}
+
+/** The sibling staging directory of a new venv: `.mkvenv-` and a hash of the target's name. */
 function siblingStage(envDir: string): string {
-  return join(dirname(envDir), `.${basename(envDir)}.${STAGE}`);
+  return join(dirname(envDir), `.mkvenv-${hash16(basename(envDir))}`);
 }
 
 /**
- * Remove the staging and trash directories a killed mkvenv left for `envDir`. Call only while
- * holding the target's lock.
+ * Every helper path a build of `envDir` may leave after a kill: the sibling stage of a new venv,
+ * and, inside an existing directory, the stage, the trash and the set-aside `pyvenv.cfg`.
  */
-export function removeLeftovers(envDir: string, log?: (line: string) => void): void {
-  for (const path of [siblingStage(envDir), join(envDir, `.${STAGE}`), join(envDir, `.${TRASH}`)]) {
-    if (lstatOrNull(path) === null) continue;
-    log?.(`removing ${path}, left by an interrupted mkvenv`);
-    removeTree(path);
+export function helperPaths(envDir: string): string[] {
+  return [siblingStage(envDir), ...[STAGE, TRASH, STAGED_CFG].map((name) => join(envDir, name))];
+}
+
+/** Whether `name` is a helper entry of mkvenv's (stage, trash, staged cfg, lock). */
+export function isOwnEntry(name: string): boolean {
+  return OWN_ENTRY.test(name);
+}
+
+/** The locked target of a build. */
+export interface Target {
+  /** Whether the directory existed before this run (else this run made it, empty). */
+  readonly existed: boolean;
+  /** Release the lock; a directory this run made and did not fill is removed. */
+  release(): void;
+}
+
+interface TargetState extends Target {
+  locks: Lock[];
+  committed: boolean;
+}
+
+function isEmptyDir(path: string): boolean {
+  for (const _ of Deno.readDirSync(path)) return false;
+  return true;
+}
+
+function refuseNonDirectory(envDir: string, st: Deno.FileInfo): BuildError {
+  return new BuildError(
+    `Cannot create a virtual environment in ${q(envDir)}: it exists and is ${
+      st.isSymlink ? "a symbolic link" : "a file"
+    }; remove it or choose another ENV_DIR`,
+  );
+}
+
+/**
+ * Lock the target `envDir`, waiting while another mkvenv builds it; a target that does not
+ * exist is made (empty) and locked. Its parent must exist. Throws `BuildError` when the target
+ * is not a directory, cannot be made, or the wait times out.
+ */
+export async function lockTarget(
+  envDir: string,
+  options: { log?: (line: string) => void },
+): Promise<Target> {
+  const lockOptions = { what: envDir, ...(options.log ? { log: options.log } : {}) };
+  const lstatTarget = () => {
+    try {
+      return lstatOrNull(envDir);
+    } catch (e: unknown) {
+      throw osError(`Cannot create a virtual environment in ${q(envDir)}`, e);
+    }
+  };
+  if (Deno.build.os === "windows") {
+    // No descriptor for a directory: a lock file beside it, with a short name.
+    const lock = await acquireLock(`${siblingStage(envDir)}.lock`, lockOptions);
+    const st = lstatTarget();
+    if (st !== null && !(st.isDirectory && !st.isSymlink)) {
+      lock.release();
+      throw refuseNonDirectory(envDir, st);
+    }
+    return targetState(envDir, st !== null, false, [lock]);
+  }
+  for (;;) {
+    const st = lstatTarget();
+    if (st !== null && !(st.isDirectory && !st.isSymlink)) throw refuseNonDirectory(envDir, st);
+    let made = false;
+    if (st === null) {
+      try {
+        Deno.mkdirSync(envDir);
+        made = true;
+      } catch (e: unknown) {
+        if (e instanceof Deno.errors.AlreadyExists) continue;
+        throw osError(`Cannot create a virtual environment in ${q(envDir)}`, e);
+      }
+    }
+    const lock = await lockDirectory(envDir, lockOptions);
+    if (lock === null) continue;
+    // Another run may have locked the directory we made first, and filled it.
+    const claimed = made && isEmptyDir(envDir);
+    return targetState(envDir, !claimed, claimed, [lock]);
   }
 }
 
-/** Whether `name` is a staging or trash directory of mkvenv's. */
-export function isOwnEntry(name: string): boolean {
-  return OWN_ENTRY.test(name);
+function targetState(envDir: string, existed: boolean, claimed: boolean, locks: Lock[]) {
+  const state: TargetState = {
+    existed,
+    locks,
+    committed: false,
+    release() {
+      if (claimed && !state.committed) {
+        try {
+          Deno.removeSync(envDir); // only while still empty
+        } catch {
+          // not empty, or gone
+        }
+      }
+      for (const lock of state.locks.splice(0).reverse()) lock.release();
+    },
+  };
+  return state;
+}
+
+/**
+ * Put right what a killed mkvenv left for `envDir`: remove a sibling stage; inside an existing
+ * directory, finish a commit that passed its commit point, or undo one that did not, then
+ * remove the stage and trash. Call only while holding the target's lock. Throws `BuildError`
+ * when a leftover cannot be removed.
+ */
+export function recoverLeftovers(envDir: string, log?: (line: string) => void): void {
+  const say = (what: string) => log?.(`${what}, left by an interrupted mkvenv`);
+  try {
+    const sibling = siblingStage(envDir);
+    if (lstatOrNull(sibling) !== null) {
+      say(`removing ${sibling}`);
+      removeTree(sibling);
+    }
+    const stage = join(envDir, STAGE);
+    const trash = join(envDir, TRASH);
+    const stagedCfg = join(envDir, STAGED_CFG);
+    if (lstatOrNull(stagedCfg) !== null) {
+      say(`completing the commit into ${envDir}`);
+      const moves: Moves = { envDir, trash, moved: [], warn: log };
+      if (lstatOrNull(stage) !== null) moveInto(stage, envDir, "", moves);
+      Deno.renameSync(stagedCfg, join(envDir, "pyvenv.cfg"));
+    } else if (
+      lstatOrNull(join(stage, "pyvenv.cfg")) !== null && lstatOrNull(trash) !== null
+    ) {
+      say(`undoing the commit into ${envDir}`);
+      restoreTree(trash, envDir);
+    }
+    for (const path of [stage, trash]) {
+      if (lstatOrNull(path) === null) continue;
+      say(`removing ${path}`);
+      removeTree(path);
+    }
+  } catch (e: unknown) {
+    if (e instanceof BuildError) throw e;
+    throw osError(
+      `Cannot clean up after an interrupted mkvenv in ${q(envDir)} (its entries start with ` +
+        `".mkvenv-")`,
+      e,
+    );
+  }
 }
 
 /** A staging directory for the venv at `envDir`. */
@@ -85,7 +258,7 @@ export interface Stage {
 
 /** Create the staging directory for `envDir`. Throws `BuildError` if it cannot be made. */
 export function createStage(envDir: string, intoExisting: boolean): Stage {
-  const root = intoExisting ? join(envDir, `.${STAGE}`) : siblingStage(envDir);
+  const root = intoExisting ? join(envDir, STAGE) : siblingStage(envDir);
   try {
     Deno.mkdirSync(root, { mode: 0o777 });
   } catch (e: unknown) {
@@ -149,89 +322,233 @@ function keepMode(staged: string, replaced: string): void {
   }
 }
 
-function moveInto(from: string, to: string, moved: string[]): void {
+/** Whether `path` is a directory or a link to one (the user's `lib` on another disk). */
+function reachesDirectory(path: string): boolean {
+  try {
+    return Deno.statSync(path).isDirectory;
+  } catch {
+    return false;
+  }
+}
+
+function describe(st: Deno.FileInfo): string {
+  return st.isSymlink ? "a symbolic link" : st.isDirectory ? "a directory" : "a file";
+}
+
+/** The state of one commit's moves. */
+interface Moves {
+  envDir: string;
+  trash: string;
+  /** Paths moved into the venv, in order (undone in reverse on failure). */
+  moved: string[];
+  warn: ((line: string) => void) | undefined;
+}
+
+/**
+ * What to do with the staged entry `src` where `dst` exists: merge a directory into the user's
+ * directory (or link to one); keep the user's directory (or link to one) where the stage has a
+ * file or link, dropping the staged entry with a warning; replace a file or link. A staged
+ * directory where the user has a file is refused.
+ */
+function settle(
+  src: string,
+  dst: string,
+  target: Deno.FileInfo,
+  moves: Moves,
+): "merge" | "kept" | "replace" {
+  const staged = Deno.lstatSync(src);
+  const userDir = reachesDirectory(dst);
+  if (kindOf(staged) === "dir") {
+    if (userDir) return "merge";
+    throw new BuildError(
+      `Cannot build into ${q(moves.envDir)}: ${q(dst)} is ${
+        describe(target)
+      } where the virtual environment needs a directory; move it away and run again`,
+    );
+  }
+  if (!userDir || sameLink(staged, src, target, dst)) return "replace";
+  moves.warn?.(
+    `kept ${q(dst)}: it is ${describe(target)}${
+      target.isSymlink ? " to a directory" : ""
+    } where mkvenv would put ${staged.isSymlink ? "a symbolic link" : "a file"}`,
+  );
+  removeTree(src);
+  return "kept";
+}
+
+function sameLink(a: Deno.FileInfo, aPath: string, b: Deno.FileInfo, bPath: string): boolean {
+  return a.isSymlink && b.isSymlink && Deno.readLinkSync(aPath) === Deno.readLinkSync(bPath);
+}
+
+/** Settle every disagreement between the stage and `envDir` before anything moves. */
+function settleDisagreements(from: string, to: string, moves: Moves): void {
   for (const entry of Deno.readDirSync(from)) {
     const src = join(from, entry.name);
     const dst = join(to, entry.name);
     const target = lstatOrNull(dst);
-    const staged = Deno.lstatSync(src);
-    if (target !== null && kindOf(target) === "dir" && kindOf(staged) === "dir") {
-      moveInto(src, dst, moved);
-      continue;
+    if (target !== null && settle(src, dst, target, moves) === "merge") {
+      settleDisagreements(src, dst, moves);
     }
-    if (target !== null && kindOf(target) === "dir") removeTree(dst);
+  }
+}
+
+/**
+ * Move `src` to `dst` (replacing a file there). Across file systems (a directory of the venv
+ * that is a link to another disk) the entry is copied beside `dst`, then renamed over it.
+ */
+function moveEntry(src: string, dst: string): void {
+  try {
     Deno.renameSync(src, dst);
-    moved.push(dst);
+    return;
+  } catch (e: unknown) {
+    if ((e as { code?: string }).code !== "EXDEV") throw e;
+  }
+  const crossing = join(dirname(dst), CROSSING);
+  removeTree(crossing);
+  copyTree(src, crossing);
+  Deno.renameSync(crossing, dst);
+  removeTree(src);
+}
+
+/** Copy a tree, links as links, keeping modes and modification times. */
+function copyTree(src: string, dst: string): void {
+  const st = Deno.lstatSync(src);
+  if (st.isSymlink) Deno.symlinkSync(Deno.readLinkSync(src), dst);
+  else if (st.isDirectory) {
+    Deno.mkdirSync(dst);
+    for (const entry of Deno.readDirSync(src)) {
+      copyTree(join(src, entry.name), join(dst, entry.name));
+    }
+    if (st.mode !== null) Deno.chmodSync(dst, st.mode & 0o7777);
+  } else {
+    Deno.copyFileSync(src, dst);
+    if (st.mtime !== null) Deno.utimeSync(dst, st.atime ?? st.mtime, st.mtime);
+  }
+}
+
+/**
+ * Move the entries of `from` into `to` (relative path `rel` of the venv), merging into
+ * directories; what a move replaces goes into the trash first. Staged entries that disagree
+ * with the disk were settled before (`settleDisagreements`); one that disagrees now (the
+ * recovery of a killed commit) is settled the same way.
+ */
+function moveInto(from: string, to: string, rel: string, moves: Moves): void {
+  for (const entry of Deno.readDirSync(from)) {
+    const src = join(from, entry.name);
+    const dst = join(to, entry.name);
+    const child = rel === "" ? entry.name : join(rel, entry.name);
+    const target = lstatOrNull(dst);
+    if (target !== null) {
+      const action = settle(src, dst, target, moves);
+      if (action === "merge") moveInto(src, dst, child, moves);
+      if (action !== "replace") continue;
+      const aside = join(moves.trash, child);
+      Deno.mkdirSync(dirname(aside), { recursive: true });
+      try {
+        Deno.renameSync(dst, aside);
+      } catch (e: unknown) {
+        // Across file systems the new entry replaces the old one in one rename, unkept.
+        if ((e as { code?: string }).code !== "EXDEV") throw e;
+      }
+    }
+    moveEntry(src, dst);
+    moves.moved.push(dst);
+  }
+}
+
+/** Move what the trash holds back into `envDir`, merging into directories that exist. */
+function restoreTree(from: string, to: string): void {
+  for (const entry of Deno.readDirSync(from)) {
+    const src = join(from, entry.name);
+    const dst = join(to, entry.name);
+    const target = lstatOrNull(dst);
+    try {
+      if (target === null) moveEntry(src, dst);
+      else if (Deno.lstatSync(src).isDirectory && reachesDirectory(dst)) restoreTree(src, dst);
+    } catch {
+      // best effort: what cannot go back stays in the trash
+    }
   }
 }
 
 /**
  * Commit a complete stage as the venv at `envDir`, `pyvenv.cfg` last. With `clear`, the old
- * entries of `envDir` are moved aside first and restored if the commit fails. Throws
+ * entries of `envDir` are moved aside first. A failure puts back what was there. Throws
  * `BuildError`.
  */
-export function commitStage(stage: Stage, envDir: string, options: { clear: boolean }): void {
+export function commitStage(
+  stage: Stage,
+  envDir: string,
+  options: { clear: boolean; target: Target; warn?: (line: string) => void },
+): void {
+  const target = options.target as TargetState;
   if (!stage.intoExisting) {
+    // The lock moves with the stage: a run waiting for the target then waits for this one.
+    const stageLock = Deno.build.os === "windows" ? null : lockOwnDirectory(stage.root);
+    if (stageLock !== null) target.locks.push(stageLock);
     try {
       Deno.renameSync(stage.root, envDir);
+      target.committed = true;
       return;
     } catch (e: unknown) {
       throw osError(`Cannot move the new virtual environment into ${q(envDir)}`, e);
     }
   }
-  const stageName = basename(stage.root);
-  let trash: string | null = null;
-  const moved: string[] = [];
+  const trash = join(envDir, TRASH);
+  const stagedCfg = join(envDir, STAGED_CFG);
+  const moves: Moves = { envDir, trash, moved: [], warn: options.warn };
+  let started = false;
   try {
+    if (!options.clear) {
+      settleDisagreements(stage.root, envDir, moves);
+      for (const name of REWRITTEN_IN_PLACE) keepMode(join(stage.root, name), join(envDir, name));
+    }
+    Deno.mkdirSync(trash);
+    started = true;
     if (options.clear) {
-      trash = join(envDir, `.${TRASH}`);
-      Deno.mkdirSync(trash);
       for (const entry of Deno.readDirSync(envDir)) {
-        if (entry.name === stageName || entry.name === basename(trash)) continue;
+        if (isOwnEntry(entry.name)) continue;
         Deno.renameSync(join(envDir, entry.name), join(trash, entry.name));
       }
+    } else if (lstatOrNull(join(envDir, "pyvenv.cfg")) !== null) {
+      Deno.renameSync(join(envDir, "pyvenv.cfg"), join(trash, "pyvenv.cfg"));
     }
-    for (const name of REWRITTEN_IN_PLACE) keepMode(join(stage.root, name), join(envDir, name));
-    const cfg = join(stage.root, "pyvenv.cfg");
-    const cfgAside = join(dirname(stage.root), `${stageName}.cfg`);
-    Deno.renameSync(cfg, cfgAside);
-    try {
-      moveInto(stage.root, envDir, moved);
-    } finally {
-      Deno.renameSync(cfgAside, join(envDir, "pyvenv.cfg"));
-    }
+    Deno.renameSync(join(stage.root, "pyvenv.cfg"), stagedCfg);
+    moveInto(stage.root, envDir, "", moves);
+    Deno.renameSync(stagedCfg, join(envDir, "pyvenv.cfg"));
   } catch (e: unknown) {
-    if (trash !== null) restoreFromTrash(trash, envDir, stageName, moved);
+    if (started) rollBack(moves, stagedCfg);
     throw e instanceof BuildError
       ? e
       : osError(`Cannot commit the virtual environment ${q(envDir)}`, e);
   } finally {
     removeTree(stage.root);
   }
-  if (trash !== null) removeTree(trash);
+  removeTree(trash);
 }
 
-function restoreFromTrash(trash: string, envDir: string, stageName: string, moved: string[]): void {
-  for (const path of moved.reverse()) {
+/** Undo a failed commit: remove what was moved in, put back what the trash holds. */
+function rollBack(moves: Moves, stagedCfg: string): void {
+  for (const path of moves.moved.reverse()) {
     try {
       removeTree(path);
     } catch {
       // best effort
     }
   }
-  for (const entry of Deno.readDirSync(trash)) {
-    const dst = join(envDir, entry.name);
-    if (entry.name === stageName) continue;
-    try {
-      removeTree(dst);
-      Deno.renameSync(join(trash, entry.name), dst);
-    } catch {
-      // best effort: what could not be restored stays in the trash directory
-    }
-  }
   try {
-    Deno.removeSync(trash);
+    removeTree(stagedCfg);
+    restoreTree(moves.trash, moves.envDir);
+    Deno.removeSync(moves.trash, { recursive: isEmptyTree(moves.trash) });
   } catch {
     // not empty: keep what could not be moved back
   }
+}
+
+/** Whether `dir` holds only (empty) directories. */
+function isEmptyTree(dir: string): boolean {
+  for (const entry of Deno.readDirSync(dir)) {
+    if (!entry.isDirectory || entry.isSymlink || !isEmptyTree(join(dir, entry.name))) return false;
+  }
+  return true;
 }

@@ -8,8 +8,7 @@ import type { FoundInterpreter } from "../discovery/discovery.ts";
 import { copyExecutable, lstatOrNull, makeDirs, osError, writeNewFile } from "../disk/disk.ts";
 import type { InterpreterInfo } from "../discovery/interpreter.ts";
 import { type BuildOptions, computeLayout, pathFor, type VenvLayout } from "./layout.ts";
-import { acquireLock } from "../disk/lock.ts";
-import { basename, dirname, join } from "../disk/paths.ts";
+import { dirname } from "../disk/paths.ts";
 import type { LinkMode } from "../disk/file_links.ts";
 import type { seedPip, SeedPlan } from "../seed/pip_seed.ts";
 import { parsePythonStrLiteral, parsePyvenvCfg, renderPyvenvCfg } from "./pyvenv_cfg.ts";
@@ -19,8 +18,9 @@ import {
   conflicts,
   createStage,
   isOwnEntry,
+  lockTarget,
   onInterrupt,
-  removeLeftovers,
+  recoverLeftovers,
   type Stage,
 } from "../disk/staging.ts";
 
@@ -296,21 +296,12 @@ async function buildWithSeed(
   const log = options.log ?? (() => {});
   const parent = dirname(envDir);
   if (lstatOrNull(parent) === null) makeDirs(parent);
-  const lock = await acquireLock(join(parent, `.${basename(envDir)}.mkvenv.lock`), {
-    what: envDir,
-    log,
-  });
-  const unregisterLock = onInterrupt(() => lock.release());
+  // The lock and the recovery of a killed run's leftovers: lib/disk/staging.ts.
+  const target = await lockTarget(envDir, { log });
+  const unregisterLock = onInterrupt(() => target.release());
   try {
-    const existing = lstatOrNull(envDir);
-    if (existing !== null && !(existing.isDirectory && !existing.isSymlink)) {
-      throw new BuildError(
-        `Cannot create a virtual environment in ${q(envDir)}: it exists and is ${
-          existing.isSymlink ? "a symbolic link" : "a file"
-        }; remove it or choose another ENV_DIR`,
-      );
-    }
-    removeLeftovers(envDir, log);
+    const existing = target.existed ? lstatOrNull(envDir) : null;
+    recoverLeftovers(envDir, log);
     const cfgPath = pathFor(info.platform).join(envDir, "pyvenv.cfg");
     let build: BuildOptions = options;
     if (existing !== null) {
@@ -339,7 +330,11 @@ async function buildWithSeed(
           );
         }
       }
-      commitStage(stage, envDir, { clear: options.clear });
+      commitStage(stage, envDir, {
+        clear: options.clear,
+        target,
+        ...(options.warn ? { warn: options.warn } : {}),
+      });
     } catch (e: unknown) {
       stage.discard();
       throw e;
@@ -355,6 +350,6 @@ async function buildWithSeed(
     return layout;
   } finally {
     unregisterLock();
-    lock.release();
+    target.release();
   }
 }

@@ -75,10 +75,15 @@ Deno.test("an unknown option is a usage error", async () => {
   await refused(["-p", PY.exe, "--bogus", "env"], { code: 2, message: /unrecognized.*--bogus/ });
 });
 
-Deno.test("--upgrade with --clear is a usage error", async () => {
+Deno.test("--upgrade with --clear is refused in venv's words, with its exit status 1", async () => {
+  await using tmp = await tempDir();
+  const venv = await run(PY.exe, ["-m", "venv", "--upgrade", "--clear", "env"], { cwd: tmp.path });
+  assertEquals(venv.code, 1);
+  const said = venv.stderr.trim().replace(/^Error: /, "").replace(/\.$/, "");
+  assertEquals(said, "you cannot supply --upgrade and --clear together");
   await refused(["-p", PY.exe, "--upgrade", "--clear", "env"], {
-    code: 2,
-    message: /--upgrade and --clear/,
+    code: 1,
+    message: new RegExp(`^mkvenv: error: ${said}: `),
   });
 });
 
@@ -214,4 +219,25 @@ Deno.test("a probe that times out is killed with everything it started", async (
   // Gone, or a zombie waiting for a parent that does not reap: not running either way.
   const stat = await Deno.readTextFile(`/proc/${pid}/stat`).catch(() => null);
   assert(stat === null || / Z /.test(stat), `the probe's child ${pid} still runs: ${stat}`);
+});
+
+Deno.test("-p given twice is a usage error naming both", async () => {
+  await refused(["-p", PY.exe, "--python=3.11", "env"], {
+    code: 2,
+    message: /-p\/--python: given twice \(".*python3\.12" and "3\.11"\)/,
+  });
+});
+
+Deno.test("a usage error shows the usage wrapped at 80 columns, as argparse does", async () => {
+  await using tmp = await tempDir();
+  for (const env of [{}, { COLUMNS: "80" }]) {
+    const r = await mkvenv(["--without-pip"], { cwd: tmp.path, env });
+    assertEquals(r.code, 2);
+    const lines = r.stderr.trimEnd().split("\n");
+    assert(lines[0]!.startsWith("usage: mkvenv [-h] "), r.stderr);
+    assert(lines.length > 3, r.stderr);
+    assertEquals(lines.filter((l) => l.length > 78), []);
+    assertEquals(lines.at(-2), "              ENV_DIR [ENV_DIR ...]");
+    assertEquals(lines.at(-1), "mkvenv: error: the following arguments are required: ENV_DIR");
+  }
 });
