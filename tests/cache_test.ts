@@ -161,7 +161,11 @@ Deno.test("ensureCacheDir() replaces a file, or a directory others can write, wh
       join(root, "interpreters")
     } is not used: it is writable by group and others (mode 777); making it afresh`,
   ]);
-  assertEquals([...Deno.readDirSync(root)].map((e) => e.name).sort(), ["interpreters", "wheels"]);
+  assertEquals([...Deno.readDirSync(root)].map((e) => e.name).sort(), [
+    "CACHEDIR.TAG",
+    "interpreters",
+    "wheels",
+  ]);
 });
 
 Deno.test("readCacheText() reads only a regular file nobody else can write; writeFileAtomic() replaces a directory in the way", async () => {
@@ -184,4 +188,25 @@ Deno.test("readCacheText() reads only a regular file nobody else can write; writ
   await writeFileAtomic(file, "new facts");
   assertEquals(readCacheText(file), "new facts");
   assertEquals([...Deno.readDirSync(tmp.path)].map((e) => e.name), ["entry"]);
+});
+
+Deno.test("ensureCacheDir() never removes what lies directly in a root that holds more than the cache", async () => {
+  await using tmp = await tempDir();
+  // MKVENV_CACHE_DIR=~ by mistake: the user's own file named "wheels" is kept.
+  const home = join(tmp.path, "home");
+  await Deno.mkdir(home, { mode: 0o700 });
+  await Deno.writeTextFile(join(home, "notes.txt"), "mine");
+  await Deno.writeTextFile(join(home, "wheels"), "also mine");
+  throws(
+    () => ensureCacheDir(home, join(home, "wheels", "by-file")),
+    /wheels is not used: it is a file, not a directory; it is left alone, as .*home holds more than mkvenv's cache/,
+  );
+  assertEquals(await Deno.readTextFile(join(home, "wheels")), "also mine");
+  // A root with nothing but mkvenv's names is mkvenv's: it is tagged, and the entry replaced.
+  const own = join(tmp.path, "own");
+  await Deno.mkdir(own, { mode: 0o700 });
+  await Deno.writeTextFile(join(own, "wheels"), "damaged");
+  ensureCacheDir(own, join(own, "wheels", "by-file"));
+  assertEquals(inspectCachePath(join(own, "wheels"), "dir"), null);
+  assert((await Deno.readTextFile(join(own, "CACHEDIR.TAG"))).startsWith("Signature: 8a477f"));
 });

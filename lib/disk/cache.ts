@@ -286,6 +286,33 @@ export function discardCachePath(path: string): void {
 
 const trustedDirs = new Set<string>();
 
+/** What mkvenv puts directly in a cache root (and temporary names beginning `.tmp-`). */
+const ROOT_NAMES = new Set(["interpreters", "wheels", "CACHEDIR.TAG"]);
+
+/** A cache directory tag (https://bford.info/cachedir/): backup tools skip the directory. */
+const CACHEDIR_TAG = "Signature: 8a477f597d28d172789f06886806bc55\n" +
+  "# This file is a cache directory tag created by mkvenv.\n" +
+  "# For information about cache directory tags see https://bford.info/cachedir/\n";
+
+/**
+ * Whether `root` is mkvenv's own cache, whose entries mkvenv may replace: it holds mkvenv's
+ * `CACHEDIR.TAG`, or nothing but what mkvenv puts there (then it is tagged now). A root that holds
+ * anything else (`MKVENV_CACHE_DIR=~`) is the user's: nothing directly in it is ever removed.
+ */
+function isOwnCache(root: string): boolean {
+  const tag = `${root}/CACHEDIR.TAG`;
+  if (readCacheText(tag) === CACHEDIR_TAG) return true;
+  try {
+    for (const entry of Deno.readDirSync(root)) {
+      if (!ROOT_NAMES.has(entry.name) && !entry.name.startsWith(".tmp-")) return false;
+    }
+    Deno.writeTextFileSync(tag, CACHEDIR_TAG, { mode: 0o644 });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Make sure `dir`, inside the cache root `root`, is a directory mkvenv can trust. The root is
  * created (0700) when missing and must pass `cacheRootProblem`; below it, each missing
@@ -307,11 +334,20 @@ export function ensureCacheDir(root: string, dir: string, log?: (line: string) =
   const sep = dir.includes("\\") && !dir.includes("/") ? "\\" : "/";
   const rest = dir.slice(root.length).split(/[\\/]/).filter((p) => p !== "");
   let current = root;
-  for (const part of rest) {
+  for (const [i, part] of rest.entries()) {
     current = `${current}${current.endsWith(sep) ? "" : sep}${part}`;
     if (trustedDirs.has(current)) continue;
     const problem = inspectCachePath(current, "dir");
     if (problem !== null && problem.kind !== "missing") {
+      if (i === 0) {
+        // Directly in the root, which may be a directory of the user's (MKVENV_CACHE_DIR=~).
+        if (!isOwnCache(root)) {
+          throw new Error(
+            `the cache directory ${current} is not used: ${problem.why}; it is left alone, as ` +
+              `${root} holds more than mkvenv's cache`,
+          );
+        }
+      }
       log?.(`the cache directory ${current} is not used: ${problem.why}; making it afresh`);
       discardCachePath(current);
     }

@@ -7,7 +7,7 @@
  * `prepareSeed` runs before the builder touches the venv, so a missing wheel leaves nothing
  * behind; `seedPip` installs.
  */
-import { dirname, join } from "../disk/paths.ts";
+import { dirname, join, PATH_LIMIT } from "../disk/paths.ts";
 import { cacheRoot, discardCachePath, openCache } from "../disk/cache.ts";
 import { launcherName, peMachine, type WindowsMachine } from "./console_scripts.ts";
 import { BuildError, q } from "../errors.ts";
@@ -416,6 +416,28 @@ function damagedEntryError(pkg: SeedPackage, sources: readonly string[]): BuildE
   );
 }
 
+/**
+ * Refuse a venv where one of pip's files would have a path longer than the system takes: it
+ * could be written (in a stage with a shorter name) but never opened. Throws `BuildError`.
+ */
+function checkPathLengths(layout: VenvLayout, paths: readonly string[]): void {
+  const limit = PATH_LIMIT[layout.platform];
+  let longest = "";
+  for (const path of paths) if (path.length > longest.length) longest = path;
+  // A UTF-16 code unit is at most 3 bytes of UTF-8: most venvs need no encoding at all.
+  if (longest.length * 3 <= limit) return;
+  for (const path of paths) {
+    const bytes = new TextEncoder().encode(path).length;
+    if (bytes > limit) {
+      throw new BuildError(
+        `Cannot install pip into ${q(layout.envDir)}: the path of its file ${q(path)} would be ` +
+          `${bytes} bytes long, more than the ${limit} a path may have here (PATH_MAX); choose ` +
+          `a shorter ENV_DIR, or pass --without-pip`,
+      );
+    }
+  }
+}
+
 /** Options of `seedPip`. */
 export interface SeedPipOptions {
   linkMode?: LinkMode;
@@ -459,6 +481,10 @@ export function seedPip(layout: VenvLayout, plan: SeedPlan, options: SeedPipOpti
       launchers,
       modes,
     });
+    checkPathLengths(layout, [
+      ...installPlan.links.map((l) => l.to),
+      ...installPlan.writes.map((w) => w.path),
+    ]);
     try {
       carryOutInstall(installPlan, placer, options.at ? { at: options.at } : {});
     } catch (e: unknown) {

@@ -170,7 +170,8 @@ async function unpack(
         Deno.mkdirSync(parent, { recursive: true, mode: 0o755 });
         made.add(parent);
       }
-      const mode = readOnlyMode(file.mode);
+      // Windows keeps the wheel's modes: a read-only attribute would stop removing the entry.
+      const mode = Deno.build.os === "windows" ? file.mode : readOnlyMode(file.mode);
       Deno.writeFileSync(path, contents.get(file.archivePath)!, { mode });
       Deno.chmodSync(path, mode);
     }
@@ -316,7 +317,7 @@ export async function cachedBytecode(
     (f.category === "purelib" || f.category === "platlib") && f.path.endsWith(".py")
   );
   if (sources.length === 0) return null;
-  ensureCacheDir(cached.dir, dirname(dir), log);
+  ensureCacheDir(dirname(dirname(cached.dir)), dirname(dir), log);
   const tmp = tempSibling(dir);
   const pairs = sources.map((f) => [
     join(categoryDir(cached, f.category), ...f.path.split("/")),

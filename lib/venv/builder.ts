@@ -8,7 +8,7 @@ import type { FoundInterpreter } from "../discovery/discovery.ts";
 import { copyExecutable, lstatOrNull, makeDirs, osError, writeNewFile } from "../disk/disk.ts";
 import type { InterpreterInfo } from "../discovery/interpreter.ts";
 import { type BuildOptions, computeLayout, pathFor, type VenvLayout } from "./layout.ts";
-import { dirname } from "../disk/paths.ts";
+import { dirname, PATH_LIMIT } from "../disk/paths.ts";
 import type { LinkMode } from "../disk/file_links.ts";
 import type { seedPip, SeedPlan } from "../seed/pip_seed.ts";
 import { parsePythonStrLiteral, parsePyvenvCfg, renderPyvenvCfg } from "./pyvenv_cfg.ts";
@@ -45,16 +45,6 @@ export interface BuildContext {
   /** The cache root; null for none. Default: `cacheRoot()`. */
   cacheDir?: string | null;
 }
-
-/**
- * The longest path (in bytes, without the final NUL) the system calls take: PATH_MAX less one
- * on Linux and macOS; on Windows, long paths are allowed to 32767 characters.
- */
-const PATH_LIMIT: Record<InterpreterInfo["platform"], number> = {
-  linux: 4095,
-  darwin: 1023,
-  windows: 32767,
-};
 
 /** Make `envDirArg` absolute against `cwd` without resolving links (as `os.path.abspath`). */
 export function absoluteEnvDir(info: InterpreterInfo, envDirArg: string, cwd: string): string {
