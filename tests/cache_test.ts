@@ -6,6 +6,7 @@ import { deepStrictEqual as assertEquals, ok as assert, throws } from "node:asse
 import { join } from "node:path";
 import {
   cacheRoot,
+  cacheRootProblem,
   type CacheStat,
   ensureCacheDir,
   inspectCachePath,
@@ -16,6 +17,11 @@ import {
 } from "../lib/disk/cache.ts";
 import { BuildError } from "../lib/errors.ts";
 import { tempDir } from "./_util.ts";
+
+/** Owners and modes: POSIX only. */
+const POSIX = { ignore: Deno.build.os === "windows" };
+/** Giving a link to another user needs root (the development machine runs the tests as root). */
+const AS_ROOT = { ignore: Deno.build.os === "windows" || Deno.uid() !== 0 };
 
 function env(vars: Record<string, string>) {
   return (name: string) => vars[name];
@@ -110,7 +116,7 @@ Deno.test("cacheRoot() refuses a MKVENV_CACHE_DIR it cannot make a directory of"
   refused({ MKVENV_CACHE_DIR: "c" }, null, /working directory cannot be named/);
 });
 
-Deno.test("openCache() makes a private root and refuses one others can write", async () => {
+Deno.test("openCache() makes a private root and refuses one others can write", POSIX, async () => {
   await using tmp = await tempDir();
   const lines: string[] = [];
   const log = (l: string) => lines.push(l);
@@ -139,74 +145,107 @@ Deno.test("openCache() makes a private root and refuses one others can write", a
   }
 });
 
-Deno.test("ensureCacheDir() replaces a file, or a directory others can write, where a directory belongs", async () => {
-  await using tmp = await tempDir();
-  const root = join(tmp.path, "cache");
-  await Deno.mkdir(root, { mode: 0o700 });
-  await Deno.writeTextFile(join(root, "wheels"), "not a directory");
-  await Deno.mkdir(join(root, "interpreters"));
-  await Deno.chmod(join(root, "interpreters"), 0o777);
-  await Deno.writeTextFile(join(root, "interpreters", "planted.json"), "{}");
-  const lines: string[] = [];
-  ensureCacheDir(root, join(root, "wheels", "by-file"), (l) => lines.push(l));
-  ensureCacheDir(root, join(root, "interpreters"), (l) => lines.push(l));
-  assertEquals(inspectCachePath(join(root, "wheels", "by-file"), "dir"), null);
-  assertEquals(inspectCachePath(join(root, "interpreters"), "dir"), null);
-  assertEquals([...Deno.readDirSync(join(root, "interpreters"))], [], "what was planted is gone");
-  assertEquals(lines, [
-    `the cache directory ${
-      join(root, "wheels")
-    } is not used: it is a file, not a directory; making it afresh`,
-    `the cache directory ${
-      join(root, "interpreters")
-    } is not used: it is writable by group and others (mode 777); making it afresh`,
-  ]);
-  assertEquals([...Deno.readDirSync(root)].map((e) => e.name).sort(), [
-    "CACHEDIR.TAG",
-    "interpreters",
-    "wheels",
-  ]);
-});
+Deno.test(
+  "ensureCacheDir() replaces a file, or a directory others can write, where a directory belongs",
+  POSIX,
+  async () => {
+    await using tmp = await tempDir();
+    const root = join(tmp.path, "cache");
+    await Deno.mkdir(root, { mode: 0o700 });
+    await Deno.writeTextFile(join(root, "wheels"), "not a directory");
+    await Deno.mkdir(join(root, "interpreters"));
+    await Deno.chmod(join(root, "interpreters"), 0o777);
+    await Deno.writeTextFile(join(root, "interpreters", "planted.json"), "{}");
+    const lines: string[] = [];
+    ensureCacheDir(root, join(root, "wheels", "by-file"), (l) => lines.push(l));
+    ensureCacheDir(root, join(root, "interpreters"), (l) => lines.push(l));
+    assertEquals(inspectCachePath(join(root, "wheels", "by-file"), "dir"), null);
+    assertEquals(inspectCachePath(join(root, "interpreters"), "dir"), null);
+    assertEquals([...Deno.readDirSync(join(root, "interpreters"))], [], "what was planted is gone");
+    assertEquals(lines, [
+      `the cache directory ${
+        join(root, "wheels")
+      } is not used: it is a file, not a directory; making it afresh`,
+      `the cache directory ${
+        join(root, "interpreters")
+      } is not used: it is writable by group and others (mode 777); making it afresh`,
+    ]);
+    assertEquals([...Deno.readDirSync(root)].map((e) => e.name).sort(), [
+      "CACHEDIR.TAG",
+      "interpreters",
+      "wheels",
+    ]);
+  },
+);
 
-Deno.test("readCacheText() reads only a regular file nobody else can write; writeFileAtomic() replaces a directory in the way", async () => {
-  await using tmp = await tempDir();
-  const file = join(tmp.path, "entry");
-  await Deno.writeTextFile(file, "facts", { mode: 0o644 });
-  assertEquals(readCacheText(file), "facts");
-  await Deno.chmod(file, 0o666);
-  const lines: string[] = [];
-  assertEquals(readCacheText(file, (l) => lines.push(l)), null);
-  assertEquals(lines, [
-    `the cache entry ${file} is not used: it is writable by group and others (mode 666)`,
-  ]);
-  await Deno.remove(file);
-  await Deno.symlink("/etc/hostname", file);
-  assertEquals(readCacheText(file), null);
-  await Deno.remove(file);
-  await Deno.mkdir(join(file, "sub"), { recursive: true });
-  assertEquals(readCacheText(file), null);
-  await writeFileAtomic(file, "new facts");
-  assertEquals(readCacheText(file), "new facts");
-  assertEquals([...Deno.readDirSync(tmp.path)].map((e) => e.name), ["entry"]);
-});
+Deno.test(
+  "readCacheText() reads only a regular file nobody else can write; writeFileAtomic() replaces a directory in the way",
+  POSIX,
+  async () => {
+    await using tmp = await tempDir();
+    const file = join(tmp.path, "entry");
+    await Deno.writeTextFile(file, "facts", { mode: 0o644 });
+    assertEquals(readCacheText(file), "facts");
+    await Deno.chmod(file, 0o666);
+    const lines: string[] = [];
+    assertEquals(readCacheText(file, (l) => lines.push(l)), null);
+    assertEquals(lines, [
+      `the cache entry ${file} is not used: it is writable by group and others (mode 666)`,
+    ]);
+    await Deno.remove(file);
+    await Deno.symlink("/etc/hostname", file);
+    assertEquals(readCacheText(file), null);
+    await Deno.remove(file);
+    await Deno.mkdir(join(file, "sub"), { recursive: true });
+    assertEquals(readCacheText(file), null);
+    await writeFileAtomic(file, "new facts");
+    assertEquals(readCacheText(file), "new facts");
+    assertEquals([...Deno.readDirSync(tmp.path)].map((e) => e.name), ["entry"]);
+  },
+);
 
-Deno.test("ensureCacheDir() never removes what lies directly in a root that holds more than the cache", async () => {
-  await using tmp = await tempDir();
-  // MKVENV_CACHE_DIR=~ by mistake: the user's own file named "wheels" is kept.
-  const home = join(tmp.path, "home");
-  await Deno.mkdir(home, { mode: 0o700 });
-  await Deno.writeTextFile(join(home, "notes.txt"), "mine");
-  await Deno.writeTextFile(join(home, "wheels"), "also mine");
-  throws(
-    () => ensureCacheDir(home, join(home, "wheels", "by-file")),
-    /wheels is not used: it is a file, not a directory; it is left alone, as .*home holds more than mkvenv's cache/,
-  );
-  assertEquals(await Deno.readTextFile(join(home, "wheels")), "also mine");
-  // A root with nothing but mkvenv's names is mkvenv's: it is tagged, and the entry replaced.
-  const own = join(tmp.path, "own");
-  await Deno.mkdir(own, { mode: 0o700 });
-  await Deno.writeTextFile(join(own, "wheels"), "damaged");
-  ensureCacheDir(own, join(own, "wheels", "by-file"));
-  assertEquals(inspectCachePath(join(own, "wheels"), "dir"), null);
-  assert((await Deno.readTextFile(join(own, "CACHEDIR.TAG"))).startsWith("Signature: 8a477f"));
-});
+Deno.test(
+  "ensureCacheDir() never removes what lies directly in a root that holds more than the cache",
+  POSIX,
+  async () => {
+    await using tmp = await tempDir();
+    // MKVENV_CACHE_DIR=~ by mistake: the user's own file named "wheels" is kept.
+    const home = join(tmp.path, "home");
+    await Deno.mkdir(home, { mode: 0o700 });
+    await Deno.writeTextFile(join(home, "notes.txt"), "mine");
+    await Deno.writeTextFile(join(home, "wheels"), "also mine");
+    throws(
+      () => ensureCacheDir(home, join(home, "wheels", "by-file")),
+      /wheels is not used: it is a file, not a directory; it is left alone, as .*home holds more than mkvenv's cache/,
+    );
+    assertEquals(await Deno.readTextFile(join(home, "wheels")), "also mine");
+    // A root with nothing but mkvenv's names is mkvenv's: it is tagged, and the entry replaced.
+    const own = join(tmp.path, "own");
+    await Deno.mkdir(own, { mode: 0o700 });
+    await Deno.writeTextFile(join(own, "wheels"), "damaged");
+    ensureCacheDir(own, join(own, "wheels", "by-file"));
+    assertEquals(inspectCachePath(join(own, "wheels"), "dir"), null);
+    assert((await Deno.readTextFile(join(own, "CACHEDIR.TAG"))).startsWith("Signature: 8a477f"));
+  },
+);
+
+Deno.test(
+  "cacheRootProblem() follows a root that is a link only when the link is this user's or root's",
+  AS_ROOT,
+  async () => {
+    await using tmp = await tempDir();
+    const target = join(tmp.path, "real");
+    await Deno.mkdir(target, { mode: 0o700 });
+    const mine = join(tmp.path, "mine");
+    await Deno.symlink(target, mine);
+    assertEquals(cacheRootProblem(mine), null);
+    const theirs = join(tmp.path, "theirs");
+    await Deno.symlink(target, theirs);
+    const chown = await new Deno.Command("chown", { args: ["-h", "nobody", theirs] }).output();
+    assert(chown.success, "chown -h works here (the tests run as root)");
+    assertEquals(cacheRootProblem(theirs), {
+      kind: "untrusted",
+      why: "it is a symbolic link that belongs to another user (uid 65534)",
+    });
+  },
+);

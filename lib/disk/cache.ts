@@ -193,7 +193,17 @@ export function cacheRootProblem(root: string): CacheProblem | null {
   let verdict = rootVerdicts.get(root);
   if (verdict === undefined) {
     try {
-      verdict = judgeCacheStat(statOrNull(root, true), "dir", currentUid());
+      // A link another user made (in /tmp, say) could lead anywhere: only one of this user's
+      // or root's is followed.
+      const link = statOrNull(root, false);
+      const uid = currentUid();
+      verdict = link?.isSymlink && uid !== null && link.uid !== null && link.uid !== uid &&
+          link.uid !== 0
+        ? {
+          kind: "untrusted",
+          why: `it is a symbolic link that belongs to another user (uid ${link.uid})`,
+        }
+        : judgeCacheStat(statOrNull(root, true), "dir", uid);
     } catch (e: unknown) {
       verdict = { kind: "untrusted", why: `it cannot be looked at (${errorText(e)})` };
     }

@@ -80,6 +80,14 @@ const ENVIRONMENT_ERRORS = new Map<number, string>([
  */
 export function environmentError(e: unknown): BuildError | null {
   if (!(e instanceof Error)) return null;
+  if (e instanceof Deno.errors.InvalidData && /not valid (unicode|UTF-8)/i.test(e.message)) {
+    // A name or variable Deno cannot read as text, wherever it was read.
+    return new BuildError(
+      `Cannot read a value that is not valid UTF-8 (${e.message}); make the environment ` +
+        `variable or the path UTF-8`,
+      { cause: e },
+    );
+  }
   const m = /^(.*) \(os error (\d+)\)(?:: (\w+) '(.*?)'(?: -> '(.*)')?)?$/s.exec(e.message);
   const why = m === null ? undefined : ENVIRONMENT_ERRORS.get(Number(m[2]));
   if (m === null || why === undefined) return null;

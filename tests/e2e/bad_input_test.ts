@@ -142,6 +142,16 @@ Deno.test("a byte that is not UTF-8 in PATH, the working directory or MKVENV_CAC
     oneErrorLine(cache.stderr),
     /^mkvenv: error: Cannot use the cache directory MKVENV_CACHE_DIR=".*\/c\uFFFD": it is not valid UTF-8; set it to a UTF-8 path, or unset it$/,
   );
+  // Any other variable mkvenv reads: a message, never an internal error.
+  const lock = await viaSh(
+    `MKVENV_LOCK_TIMEOUT="$(printf '\\377')" exec "$@" -p "$PY" --without-pip "$T/d"`,
+    { T },
+  );
+  assertEquals(lock.code, 1, lock.stderr);
+  assertMatch(
+    oneErrorLine(lock.stderr),
+    /^mkvenv: error: Cannot read a value that is not valid UTF-8 /,
+  );
   for (const [name, made] of [["a", true], ["b", true], ["c", false]] as const) {
     assertEquals((await Deno.lstat(join(T, name)).catch(() => null)) !== null, made, name);
   }
