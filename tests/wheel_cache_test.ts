@@ -2,7 +2,13 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { BuildError } from "../lib/errors.ts";
 import { recordHash } from "../lib/seed/wheel.ts";
-import { cachedBytecode, cachedWheel, categoryDir, pycPath } from "../lib/seed/wheel_cache.ts";
+import {
+  cachedBytecode,
+  cachedWheel,
+  categoryDir,
+  pycPath,
+  shareOut,
+} from "../lib/seed/wheel_cache.ts";
 import { DEV_PYTHONS, PY312, run, writeWheel } from "./_wheel_fixture.ts";
 
 const DEMO = {
@@ -123,6 +129,62 @@ Deno.test(
       });
       assert.deepEqual(again, bytecode, "served from the cache without running Python");
       assert.equal(pycPath("a/b.py", "pypy39"), "a/__pycache__/b.pypy39.pyc");
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
+
+Deno.test("shareOut() deals every item once, in order, into shares of about equal weight", () => {
+  const items = Array.from({ length: 10 }, (_, i) => `f${i}`);
+  const weights = [90, 10, 10, 10, 10, 10, 10, 10, 10, 10];
+  const shares = shareOut(items, 2, weights);
+  assert.deepEqual(shares.flat().sort(), [...items].sort());
+  for (const share of shares) {
+    assert.deepEqual(share, [...share].sort((a, b) => Number(a.slice(1)) - Number(b.slice(1))));
+  }
+  const load = (share: string[]) => share.reduce((n, f) => n + weights[Number(f.slice(1))]!, 0);
+  assert.deepEqual(shares.map(load).sort(), [90, 90]);
+  assert.deepEqual(shareOut(["a"], 4, [1]), [["a"]], "no empty share");
+});
+
+Deno.test(
+  "cachedBytecode() compiles a large wheel with one process per core, as one would",
+  DEV_PYTHONS,
+  async () => {
+    const dir = await Deno.makeTempDir();
+    try {
+      const files: Record<string, string> = { "big/broken.py": "def (:\n" };
+      for (let i = 0; i < 80; i++) files[`big/m${i}.py`] = `X = ${i}\n` + "Y = [1]\n".repeat(i);
+      const cached = await cachedWheel(
+        join(dir, "cache"),
+        await writeWheel(dir, {
+          name: "big",
+          version: "1.0",
+          files,
+        }),
+      );
+      const lines: string[] = [];
+      const bytecode = await cachedBytecode(cached, {
+        python: PY312,
+        cacheTag: "cpython-312",
+        log: (line) => lines.push(line),
+      });
+      assert.ok(bytecode !== null);
+      const cores = navigator.hardwareConcurrency;
+      if (cores > 1) {
+        assert.match(lines.join("\n"), new RegExp(`\\(${Math.min(cores, 5)} processes\\)`));
+      }
+      assert.deepEqual(
+        bytecode.files.map((f) => f.path).sort(),
+        Array.from({ length: 80 }, (_, i) => `big/__pycache__/m${i}.cpython-312.pyc`).sort(),
+      );
+      for (const f of bytecode.files) {
+        const data = await Deno.readFile(join(bytecode.dir, f.path));
+        assert.equal(f.hash, recordHash(data));
+        assert.equal(f.size, data.length);
+        assert.equal((await Deno.stat(join(bytecode.dir, f.path))).mode! & 0o777, 0o644);
+      }
     } finally {
       await Deno.remove(dir, { recursive: true });
     }

@@ -167,6 +167,8 @@ export interface SeedPlan {
   /** The interpreter the packages were chosen (and compiled) for. */
   info: InterpreterInfo;
   packages: SeedPackage[];
+  /** Whether the packages are in a temporary cache (no cache directory could be written). */
+  readonly temporary: boolean;
   /** Remove the temporary cache used when there is no cache directory. */
   dispose(): void;
 }
@@ -331,7 +333,14 @@ export async function prepareSeed(
       }
       packages.push({ ...entry, bytecode });
     }
-    return { info, packages, dispose };
+    return {
+      info,
+      packages,
+      get temporary() {
+        return temporary;
+      },
+      dispose,
+    };
   } catch (e: unknown) {
     dispose();
     throw e;

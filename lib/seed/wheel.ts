@@ -183,7 +183,11 @@ export function renderRecord(rows: readonly RecordRow[]): string {
   return rows.map((r) => `${csvField(r.path)},${csvField(r.hash)},${csvField(r.size)}\n`).join("");
 }
 
-const DIGESTS: Record<string, string> = { sha384: "SHA-384", sha512: "SHA-512" };
+const DIGESTS: Record<string, string> = {
+  sha256: "SHA-256",
+  sha384: "SHA-384",
+  sha512: "SHA-512",
+};
 
 /** URL-safe base64 without padding, as RECORD writes hashes. */
 export function base64UrlNoPad(bytes: Uint8Array): string {
@@ -197,9 +201,11 @@ export function recordHash(data: Uint8Array): string {
   return `sha256=${base64UrlNoPad(sha256(data))}`;
 }
 
-/** The RECORD hash of `data` with `algorithm` (sha256, sha384 or sha512), else null. */
+/**
+ * The RECORD hash of `data` with `algorithm` (sha256, sha384 or sha512), else null. Native
+ * (Web Crypto), so that a whole wheel's files are hashed at once off the main thread.
+ */
 async function recordHashWith(data: Uint8Array, algorithm: string): Promise<string | null> {
-  if (algorithm === "sha256") return recordHash(data);
   const name = DIGESTS[algorithm];
   if (name === undefined) return null;
   const digest = await crypto.subtle.digest(name, data as Uint8Array<ArrayBuffer>);
@@ -324,11 +330,21 @@ export async function readWheel(
   const skipped = new Set(["RECORD", "RECORD.jws", "RECORD.p7s"].map((f) => `${distInfo}/${f}`));
 
   const files: WheelFile[] = [];
+  // Every file's hash at once (Web Crypto runs them in parallel), then checked in order.
+  const hashes = await Promise.all(
+    [...contents].map(([archivePath, data]) => {
+      const algorithm = record.get(archivePath)?.hash.split("=", 1)[0];
+      return skipped.has(archivePath) || algorithm === undefined
+        ? null
+        : recordHashWith(data, algorithm);
+    }),
+  );
+  let index = -1;
   for (const [archivePath, data] of contents) {
+    index++;
     if (skipped.has(archivePath)) continue;
     const row = record.get(archivePath) ?? fail(`RECORD does not list ${q(archivePath)}`);
-    const [algorithm] = row.hash.split("=", 1);
-    const actual = algorithm === undefined ? null : await recordHashWith(data, algorithm);
+    const actual = hashes[index] ?? null;
     if (actual === null) fail(`RECORD has no sha256 hash for ${q(archivePath)}`);
     if (actual !== row.hash) {
       fail(`the hash of ${q(archivePath)} does not match RECORD`);

@@ -29,7 +29,8 @@ import {
 } from "../disk/cache.ts";
 import { BuildError, q } from "../errors.ts";
 import { acquireLock } from "../disk/lock.ts";
-import { readWheel, recordHash, type Wheel } from "./wheel.ts";
+import { processUmask } from "../disk/file_links.ts";
+import { readWheel, type Wheel } from "./wheel.ts";
 
 /** Bump when the layout or `wheel.json` changes shape: older entries are then ignored. */
 export const WHEEL_CACHE_FORMAT = 2;
@@ -161,6 +162,8 @@ async function unpack(
   ensureCacheDir(root, dirname(dir));
   sweepStale(dirname(dir));
   const tmp = tempSibling(dir);
+  // A mode the umask keeps needs no chmod: one system call less per file.
+  const umask = processUmask();
   try {
     const made = new Set<string>();
     for (const file of wheel.files) {
@@ -173,7 +176,7 @@ async function unpack(
       // Windows keeps the wheel's modes: a read-only attribute would stop removing the entry.
       const mode = Deno.build.os === "windows" ? file.mode : readOnlyMode(file.mode);
       Deno.writeFileSync(path, contents.get(file.archivePath)!, { mode });
-      Deno.chmodSync(path, mode);
+      if ((mode & umask) !== 0) Deno.chmodSync(path, mode);
     }
     const json: WheelJson = { format: WHEEL_CACHE_FORMAT, sha256, wheel };
     Deno.writeTextFileSync(join(tmp, "wheel.json"), JSON.stringify(json), { mode: 0o444 });
@@ -292,6 +295,52 @@ export interface BytecodeOptions {
   log?: (line: string) => void;
 }
 
+/** How many compiler processes for `count` files: one per core, none idle for want of work. */
+function compileWorkers(count: number): number {
+  const cores = Math.max(1, Math.min(navigator.hardwareConcurrency ?? 1, 16));
+  return Math.max(1, Math.min(cores, Math.ceil(count / 16)));
+}
+
+/**
+ * Deal `items` into `n` shares of about the same total `weights` (largest first, each to the
+ * lightest share so far), keeping each share in the original order.
+ */
+export function shareOut<T>(items: readonly T[], n: number, weights: readonly number[]): T[][] {
+  const loads = Array.from({ length: n }, () => ({ load: 0, indexes: [] as number[] }));
+  const order = items.map((_, i) => i).sort((a, b) => weights[b]! - weights[a]!);
+  for (const i of order) {
+    let lightest = loads[0]!;
+    for (const share of loads) if (share.load < lightest.load) lightest = share;
+    lightest.load += weights[i]!;
+    lightest.indexes.push(i);
+  }
+  return loads
+    .filter((share) => share.indexes.length > 0)
+    .map((share) => share.indexes.sort((a, b) => a - b).map((i) => items[i]!));
+}
+
+/**
+ * Compile one share of `[source, target]` pairs with `python` (templates/compile_pyc.py).
+ * Returns `[target, RECORD hash, size]` for each file written; throws when Python fails.
+ */
+async function compileShare(
+  python: string,
+  pairs: readonly string[][],
+): Promise<[string, string, number][]> {
+  const child = new Deno.Command(python, {
+    args: ["-I", "-c", compileSource],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  await writer.write(new TextEncoder().encode(JSON.stringify(pairs)));
+  await writer.close();
+  const out = await child.output();
+  if (!out.success) throw new Error(new TextDecoder().decode(out.stderr).trim());
+  return JSON.parse(new TextDecoder().decode(out.stdout)) as [string, string, number][];
+}
+
 /**
  * The bytecode of the cached wheel's importable `.py` files (categories purelib and platlib)
  * for interpreters with `cacheTag`, compiled once by `python` (the base interpreter) into
@@ -323,25 +372,25 @@ export async function cachedBytecode(
     join(categoryDir(cached, f.category), ...f.path.split("/")),
     join(tmp, ...pycPath(f.path, cacheTag).split("/")),
   ]);
-  log?.(`compiling ${sources.length} files of ${cached.wheel.name} for ${cacheTag} with ${python}`);
-  let written: Set<string>;
+  const workers = compileWorkers(pairs.length);
+  log?.(
+    `compiling ${sources.length} files of ${cached.wheel.name} for ${cacheTag} with ${python}` +
+      (workers > 1 ? ` (${workers} processes)` : ""),
+  );
+  let written: Map<string, { hash: string; size: number }>;
   try {
-    const child = new Deno.Command(python, {
-      args: ["-I", "-c", compileSource],
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    const writer = child.stdin.getWriter();
-    await writer.write(new TextEncoder().encode(JSON.stringify(pairs)));
-    await writer.close();
-    const out = await child.output();
-    if (!out.success) {
-      log?.(`bytecode compilation failed: ${new TextDecoder().decode(out.stderr).trim()}`);
-      removeQuietly(tmp);
-      return null;
-    }
-    written = new Set(JSON.parse(new TextDecoder().decode(out.stdout)) as string[]);
+    // Every process is waited for, so none is still writing when `tmp` is removed.
+    const shares = await Promise.allSettled(
+      shareOut(pairs, workers, sources.map((f) => f.size)).map((share) =>
+        compileShare(python, share)
+      ),
+    );
+    const failed = shares.find((s) => s.status === "rejected");
+    if (failed !== undefined) throw failed.reason;
+    written = new Map(
+      shares.flatMap((s) => s.status === "fulfilled" ? s.value : [])
+        .map(([target, hash, size]) => [target, { hash, size }]),
+    );
   } catch (e: unknown) {
     log?.(`bytecode compilation failed: ${e instanceof Error ? e.message : String(e)}`);
     removeQuietly(tmp);
@@ -352,9 +401,10 @@ export async function cachedBytecode(
     const dirs = new Set<string>();
     for (const [i, f] of sources.entries()) {
       const target = pairs[i]![1]!;
-      if (!written.has(target)) continue;
-      // Python wrote it under this run's umask; the cache holds read-only files and 0755
-      // directories, whatever the umask.
+      const done = written.get(target);
+      if (done === undefined) continue;
+      // The cache holds read-only files and 0755 directories, whatever the umask Python ran
+      // under.
       if (Deno.build.os !== "windows") {
         Deno.chmodSync(target, readOnlyMode(0o644));
         for (let d = dirname(target); d.length >= tmp.length && !dirs.has(d); d = dirname(d)) {
@@ -362,12 +412,7 @@ export async function cachedBytecode(
           dirs.add(d);
         }
       }
-      const data = Deno.readFileSync(target);
-      files.push({
-        path: pycPath(f.path, cacheTag),
-        hash: recordHash(data),
-        size: data.length,
-      });
+      files.push({ path: pycPath(f.path, cacheTag), hash: done.hash, size: done.size });
     }
     Deno.writeTextFileSync(join(tmp, "pyc.json"), JSON.stringify({ files }), { mode: 0o444 });
   } catch (e: unknown) {

@@ -258,22 +258,71 @@ export async function buildVenv(
   checkEnvDir(info, envDir);
   // Choose and cache the seed wheels before touching the disk: a missing wheel leaves nothing.
   const seedModule = options.withPip ? await loadSeeding() : null;
-  const plan = seedModule
-    ? await seedModule.prepareSeed(info, {
+  const prepared = seedModule ? preparedSeed(seedModule, info, options) : null;
+  try {
+    const plan = prepared ? await prepared.plan : null;
+    const seed = seedModule && plan && { plan, install: seedModule.seedPip };
+    return await buildWithSeed(envDir, found, options, seed);
+  } finally {
+    prepared?.release();
+  }
+}
+
+/** A seed being prepared, shared by the ENV_DIRs of one command. */
+interface SharedSeed {
+  plan: Promise<SeedPlan>;
+  users: number;
+}
+
+/**
+ * Seeds prepared for one set of build options, by interpreter: the ENV_DIRs of one command
+ * share their options object, and so choose, check and read the seed wheels once.
+ */
+const PREPARED = new WeakMap<object, Map<string, SharedSeed>>();
+
+/**
+ * The seed for `info` under `options`, prepared on first use. `release` when the venv is
+ * built: a seed in a temporary cache is removed when its last user releases it, and one that
+ * failed is prepared again by the next user.
+ */
+function preparedSeed(
+  seedModule: typeof import("../seed/pip_seed.ts"),
+  info: InterpreterInfo,
+  options: BuildOptions & BuildContext,
+): { plan: Promise<SeedPlan>; release(): void } {
+  const byInterpreter = PREPARED.get(options) ?? new Map<string, SharedSeed>();
+  PREPARED.set(options, byInterpreter);
+  const key = `${info.executable}\0${info.cacheTag}`;
+  let shared = byInterpreter.get(key);
+  if (shared === undefined) {
+    const plan = seedModule.prepareSeed(info, {
       pipWheels: (options.pipWheels ?? []).map((w) =>
         pathFor(info.platform).resolve(options.cwd, w)
       ),
       ...(options.cacheDir === undefined ? {} : { cacheDir: options.cacheDir }),
       ...(options.log ? { log: options.log } : {}),
       ...(options.warn ? { warn: options.warn } : {}),
-    })
-    : null;
-  try {
-    const seed = seedModule && plan && { plan, install: seedModule.seedPip };
-    return await buildWithSeed(envDir, found, options, seed);
-  } finally {
-    plan?.dispose();
+    });
+    shared = { plan, users: 0 };
+    byInterpreter.set(key, shared);
+    const entry = shared;
+    plan.catch(() => {
+      if (byInterpreter.get(key) === entry) byInterpreter.delete(key);
+    });
   }
+  const entry = shared;
+  entry.users++;
+  return {
+    plan: entry.plan,
+    release: () => {
+      if (--entry.users > 0) return;
+      entry.plan.then((plan) => {
+        if (!plan.temporary) return;
+        if (byInterpreter.get(key) === entry) byInterpreter.delete(key);
+        plan.dispose();
+      }, () => {});
+    },
+  };
 }
 
 async function buildWithSeed(
