@@ -1,21 +1,13 @@
 /**
- * The mkvenv command: parse argv, find the interpreter, build each ENV_DIR, map errors to exit
- * statuses (2 usage, 1 build failure).
+ * The mkvenv command, a thin client of `EnvBuilder`: parse argv, map it to the builder's
+ * options (the command line's defaults: links on POSIX, pip on), create each ENV_DIR, map
+ * errors to exit statuses (2 usage, 1 build failure).
  */
-import {
-  BuildError,
-  buildVenv,
-  defaultBuildOptions,
-  findInterpreter,
-  formatInterpreterList,
-  helpText,
-  listInterpreters,
-  MKVENV_VERSION,
-  parseCli,
-  runInterruptCleanups,
-  UsageError,
-  usageText,
-} from "./lib/mod.ts";
+import { BuildError, EnvBuilder, type EnvBuilderOptions, UsageError } from "./lib/mod.ts";
+import { type CliRequest, helpText, parseCli, usageText } from "./lib/cli/cli.ts";
+import { formatInterpreterList, listInterpreters } from "./lib/discovery/discovery.ts";
+import { runInterruptCleanups } from "./lib/disk/staging.ts";
+import { MKVENV_VERSION } from "./lib/version.ts";
 import { cacheRoot } from "./lib/disk/cache.ts";
 import { environmentError } from "./lib/disk/disk.ts";
 import { currentDir, envVar } from "./lib/disk/process_env.ts";
@@ -58,6 +50,34 @@ function workingDir(paths: readonly string[], log?: (line: string) => void): str
   return "/";
 }
 
+/** The builder's options for the command line `request`. */
+function builderOptions(
+  request: CliRequest,
+  context: { cwd: string; pipWheels: string[]; log: ((line: string) => void) | undefined },
+): EnvBuilderOptions {
+  const { log } = context;
+  const options: EnvBuilderOptions = {
+    systemSitePackages: request.systemSitePackages,
+    symlinks: request.symlinks ?? Deno.build.os !== "windows",
+    clear: request.clear,
+    force: request.force,
+    upgrade: request.upgrade,
+    withPip: request.withPip,
+    prompt: request.prompt,
+    upgradeDeps: request.upgradeDeps,
+    scmIgnoreFiles: request.scmIgnoreFiles ? ["git"] : [],
+    invocation: invocation(),
+    cwd: context.cwd,
+    pipWheels: context.pipWheels,
+    scripts: request.scripts,
+    warn: (line: string) => console.error(`mkvenv: warning: ${line}`),
+  };
+  if (request.python !== undefined) options.python = request.python;
+  if (request.linkMode) options.linkMode = request.linkMode;
+  if (log) options.log = log;
+  return options;
+}
+
 /** Run mkvenv with `args`; returns the exit status. */
 export async function main(args: readonly string[]): Promise<number> {
   let verbose = args.includes("-v") || args.includes("--verbose");
@@ -88,27 +108,8 @@ export async function main(args: readonly string[]): Promise<number> {
       await Deno.stdout.write(new TextEncoder().encode(formatInterpreterList(list)));
       return list.entries.length > 0 ? 0 : 1;
     }
-    const found = await findInterpreter(request.python, findOptions);
-    const defaults = defaultBuildOptions(found.info.platform);
-    const options = {
-      ...defaults,
-      systemSitePackages: request.systemSitePackages,
-      symlinks: request.symlinks ?? defaults.symlinks,
-      clear: request.clear,
-      force: request.force,
-      upgrade: request.upgrade,
-      withPip: request.withPip,
-      prompt: request.prompt,
-      upgradeDeps: request.upgradeDeps,
-      scmIgnoreFiles: request.scmIgnoreFiles,
-      cwd,
-      invocation: invocation(),
-      pipWheels,
-      ...(request.linkMode ? { linkMode: request.linkMode } : {}),
-      warn: (line: string) => err(`mkvenv: warning: ${line}`),
-      ...(log ? { log } : {}),
-    };
-    for (const envDir of request.envDirs) await buildVenv(envDir, found, options);
+    const builder = new EnvBuilder(builderOptions(request, { cwd, pipWheels, log }));
+    for (const envDir of request.envDirs) await builder.create(envDir);
     return 0;
   } catch (e: unknown) {
     if (e instanceof UsageError) {

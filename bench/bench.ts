@@ -16,6 +16,10 @@
  *
  * virtualenv is installed from the local package mirror into a scratch venv (made by mkvenv);
  * without it, its comparison is skipped with a note.
+ *
+ * `MKVENV_BENCH_BASELINE=REV` adds a before/after comparison in the same run: the program
+ * built from the git revision REV (say `main`, or the commit before a change) against this
+ * tree's, both with `--without-pip`, the path where start-up is most of the time.
  */
 import { join } from "../lib/disk/paths.ts";
 import { build } from "../scripts/build.ts";
@@ -203,6 +207,56 @@ async function virtualenvCase(dir: string): Promise<Case | string> {
   };
 }
 
+/**
+ * The `MKVENV_BENCH_BASELINE` comparison: the program of git revision `rev` (exported into
+ * `dir` and built with its own scripts/build.ts) against this tree's, without pip; or a note
+ * saying why it cannot be made.
+ */
+async function baselineCase(dir: string, rev: string): Promise<Case | string> {
+  const tree = join(dir, "baseline");
+  const program = join(dir, "baseline.js");
+  try {
+    await Deno.mkdir(tree);
+    const root = new URL("..", import.meta.url).pathname;
+    const archive = await new Deno.Command("git", {
+      args: ["-C", root, "archive", "--format=tar", rev],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    if (!archive.success) throw new Error(new TextDecoder().decode(archive.stderr).trim());
+    const tar = new Deno.Command("tar", { args: ["-x", "-C", tree], stdin: "piped" }).spawn();
+    const writer = tar.stdin.getWriter();
+    await writer.write(archive.stdout);
+    await writer.close();
+    if (!(await tar.status).success) throw new Error("tar -x failed");
+    await exec([Deno.execPath(), "run", "-A", join(tree, "scripts", "build.ts"), program], {
+      ...Deno.env.toObject(),
+    });
+  } catch (e: unknown) {
+    return `baseline comparison skipped: cannot build ${rev} (${String(e).split("\n")[0]})`;
+  }
+  return {
+    title: `create a venv without pip, this tree against ${rev} (before/after)`,
+    ours: mkvenvSide(["--without-pip"]),
+    theirs: {
+      label: `mkvenv ${rev}`,
+      argv: (t) => [
+        Deno.execPath(),
+        "run",
+        "--allow-all",
+        "--no-config",
+        program,
+        "-p",
+        PYTHON,
+        "--without-pip",
+        t,
+      ],
+    },
+    // Not slower: the same time within the noise of interleaved medians.
+    target: 0.97,
+  };
+}
+
 /** An entry of a venv's tree, parents first: what the floor script re-creates. */
 type TreeEntry =
   | { kind: "dir"; rel: string }
@@ -315,12 +369,18 @@ if (import.meta.main) {
     if (typeof ve === "string") console.log(ve);
     else cases.push(ve);
   }
+  const baseline = Deno.env.get("MKVENV_BENCH_BASELINE");
+  if (baseline) {
+    const before = await baselineCase(scratch, baseline);
+    if (typeof before === "string") console.log(before);
+    else cases.push(before);
+  }
   for (const c of cases.filter((c) => wanted(c.title))) {
     const r = await runCase(c, c.runs ?? RUNS);
     const ratio = r.theirs / r.ours;
     console.log(
       `${c.title}: mkvenv ${r.ours.toFixed(1)} ms, ${c.theirs.label} ${r.theirs.toFixed(1)} ms: ` +
-        `mkvenv is ${ratio.toFixed(1)}x faster (target ${c.target}x${
+        `mkvenv is ${ratio.toFixed(ratio < 2 ? 2 : 1)}x faster (target ${c.target}x${
           ratio >= c.target ? ", met" : ", NOT met"
         })`,
     );

@@ -5,15 +5,18 @@
 
 /** A mistake on the command line: exit status 2, shown with the usage line. */
 export class UsageError extends Error {
+  /** `"UsageError"`. */
   override name = "UsageError";
 }
 
 /** A build that could not be carried out: exit status 1, shown as one line. */
 export class BuildError extends Error {
+  /** `"BuildError"`. */
   override name = "BuildError";
   /** Output of a failed subprocess, shown below the message. */
   readonly detail: string | undefined;
 
+  /** An error with a one-line `message`, a subprocess's output as `detail`, and its `cause`. */
   constructor(message: string, options: { detail?: string; cause?: unknown } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.detail = options.detail;

@@ -1,28 +1,33 @@
 /**
- * mkvenv's library surface: everything `main.ts` uses, for programs that build venvs
- * themselves. Re-exports only.
+ * mkvenv: Python virtual environments built from TypeScript, without the `venv` or
+ * `ensurepip` modules in the interpreter. The API is CPython's `venv` API in camelCase:
+ * `EnvBuilder`, whose steps a subclass overrides, and `create()`.
+ *
+ * ```ts
+ * import { create } from "@mkvenv/mkvenv";
+ *
+ * await create(".venv", { python: "3.12", withPip: true, symlinks: true });
+ * ```
+ *
+ * @module
  */
-export { absoluteEnvDir, type BuildContext, buildVenv, checkEnvDir } from "./venv/builder.ts";
-export { type CliRequest, helpText, parseCli, usageText } from "./cli/cli.ts";
 export {
-  type DiscoveryHost,
-  findInterpreter,
-  type FindOptions,
-  formatInterpreterList,
-  type FoundInterpreter,
-  type InterpreterList,
-  listInterpreters,
-} from "./discovery/discovery.ts";
-export { parsePythonRequest, type PythonRequest } from "./discovery/python_request.ts";
+  create,
+  EnvBuilder,
+  type EnvBuilderOptions,
+  type ProgressEvent,
+} from "./venv/env_builder.ts";
+export type { VenvContext, VenvFiles } from "./venv/context.ts";
 export { BuildError, UsageError } from "./errors.ts";
-export type { InterpreterInfo, Platform, PythonVersion } from "./discovery/interpreter.ts";
-export { probeCached } from "./discovery/interpreter_cache.ts";
-export {
-  type BuildOptions,
-  computeLayout,
-  defaultBuildOptions,
-  type VenvLayout,
-} from "./venv/layout.ts";
+export { MKVENV_VERSION } from "./version.ts";
+export type { FoundInterpreter } from "./discovery/discovery.ts";
+export type {
+  EnsurepipFacts,
+  InterpreterInfo,
+  Platform,
+  PythonVersion,
+  VenvScheme,
+  WindowsFacts,
+} from "./discovery/interpreter.ts";
+export type { InterpreterEntry, VenvLayout } from "./venv/layout.ts";
 export { LINK_MODES, type LinkMode } from "./disk/file_links.ts";
-export { MKVENV_VERSION } from "./venv/pyvenv_cfg.ts";
-export { runInterruptCleanups } from "./disk/staging.ts";

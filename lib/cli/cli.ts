@@ -25,6 +25,8 @@ export interface CliRequest {
   pipWheels: string[];
   /** `--link-mode`, or null for the default. */
   linkMode: LinkMode | null;
+  /** `--scripts`: a directory of scripts to install into the venv, or null. */
+  scripts: string | null;
   verbose: boolean;
   help: boolean;
   version: boolean;
@@ -153,6 +155,13 @@ export const OPTIONS: readonly OptionSpec[] = [
     },
   },
   {
+    long: "scripts",
+    value: "DIR",
+    help:
+      "Also install the scripts of DIR/common and DIR/posix (DIR/nt on Windows) into the bin directory, on --upgrade too, with __VENV_DIR__, __VENV_NAME__, __VENV_PROMPT__, __VENV_BIN_NAME__ and __VENV_PYTHON__ replaced by values quoted for each file's language.",
+    apply: (r, v) => (r.scripts = v),
+  },
+  {
     long: "list-pythons",
     help: "List the Python interpreters mkvenv can find, marking the one it would use, and exit.",
     apply: (r) => (r.listPythons = true),
@@ -250,6 +259,7 @@ export function parseCli(argv: readonly string[]): CliRequest {
     scmIgnoreFiles: true,
     pipWheels: [],
     linkMode: null,
+    scripts: null,
     verbose: false,
     help: false,
     version: false,

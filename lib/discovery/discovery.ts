@@ -42,6 +42,7 @@ export interface FindOptions extends HostOptions {
 export interface FoundInterpreter {
   /** The real base interpreter's path (shims and venvs resolved; links kept). */
   path: string;
+  /** Its facts, from the probe. */
   info: InterpreterInfo;
   /** Where it was found: `PATH`, `pyenv`, `uv`, `py launcher`, `registry`, or the request. */
   source?: string;

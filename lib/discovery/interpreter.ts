@@ -18,54 +18,89 @@ export const MINIMUM_VERSION: PythonVersion = [3, 6, 0];
 
 /** Paths of the interpreter's sysconfig `venv` scheme, relative to the venv (3.11+). */
 export interface VenvScheme {
+  /** The scripts directory (`bin`, `Scripts`). */
   scripts: string | null;
+  /** Pure-Python site-packages. */
   purelib: string | null;
+  /** Platform-specific site-packages. */
   platlib: string | null;
+  /** The include directory. */
   include: string | null;
 }
 
 /** Where the interpreter's `ensurepip` lives and which wheels it bundles. */
 export interface EnsurepipFacts {
+  /** The `ensurepip` package's directory. */
   dir: string;
+  /** Whether `ensurepip/__main__.py` exists (Debian strips it). */
   hasMain: boolean;
+  /** Where its bundled wheels are. */
   bundledDir: string;
+  /** The file names of the bundled wheels. */
   bundled: string[];
+  /** The pip version it installs, if known. */
   pipVersion: string | null;
+  /** The setuptools version it installs, if any. */
   setuptoolsVersion: string | null;
 }
 
 /** Windows-only facts: which executables the base directory and venv's `scripts/nt` hold. */
 export interface WindowsFacts {
+  /** The executables in the base interpreter's directory. */
   baseDirFiles: string[];
+  /** The files in the stdlib's `venv/scripts/nt` (the launchers). */
   venvNtScripts: string[];
 }
 
 /** Everything mkvenv needs to know about a base interpreter, from one probe. */
 export interface InterpreterInfo {
+  /** `sys.implementation.name`: `cpython`, `pypy`, ... */
   implementation: string;
+  /** `sys.version_info[:3]`. */
   version: PythonVersion;
+  /** `sys.version_info.releaselevel`: `final`, `candidate`, ... */
   releaselevel: string;
+  /** `os.name`: `posix` or `nt`. */
   osName: string;
+  /** `sys.platform`. */
   sysPlatform: string;
+  /** The platform the venv is for. */
   platform: Platform;
+  /** `sys.executable`. */
   executable: string;
   /** `sys._base_executable`, or `sys.executable` where it does not exist (3.7 POSIX). */
   baseExecutable: string;
+  /** `os.path.realpath(sys.executable)`. */
   realpathExecutable: string;
+  /** `sys.prefix`. */
   prefix: string;
+  /** `sys.base_prefix`. */
   basePrefix: string;
+  /** Whether the interpreter is 64-bit. */
   is64: boolean;
+  /** `sys.getfilesystemencoding()`. */
   fsEncoding: string;
+  /** `sys.abiflags` (empty on Windows). */
   abiflags: string;
+  /** A free-threaded build (`Py_GIL_DISABLED`). */
   gilDisabled: boolean;
+  /** `sysconfig.is_python_build()`: run from a source tree. */
   isPythonBuild: boolean;
+  /** The sysconfig `venv` scheme's paths, or null before 3.11. */
   venvScheme: VenvScheme | null;
+  /** `sys.platlibdir` (3.9+), or null. */
   platlibdir: string | null;
+  /** Debian's and others' configured wheel directory for ensurepip, or null. */
   wheelPkgDir: string | null;
+  /** `sys.implementation.cache_tag`, for byte-compiled file names. */
   cacheTag: string;
+  /** The standard library directory. */
   stdlib: string;
+  /** The base interpreter's site-packages directories. */
   sitePackages: string[];
+  /** The interpreter's `ensurepip`, or null without one. */
   ensurepip: EnsurepipFacts | null;
+  /** Windows-only facts, or null elsewhere. */
   windows: WindowsFacts | null;
 }
 

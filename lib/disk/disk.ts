@@ -132,3 +132,28 @@ export function writeNewFile(path: string, data: string | Uint8Array, mode?: num
     throw osError(`Cannot write ${q(path)}`, e);
   }
 }
+
+/**
+ * Write `path` whether or not something is there: a fresh file is written beside it and
+ * renamed over it, so an existing file or link is replaced, never written through. Mode as
+ * `writeNewFile`.
+ */
+export function replaceFile(path: string, data: string | Uint8Array, mode?: number): void {
+  const tmp = join(dirname(path), `.${basename(path)}.mkvenv-${Deno.pid}.tmp`);
+  try {
+    const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
+    Deno.writeFileSync(
+      tmp,
+      bytes,
+      mode === undefined ? { createNew: true } : { mode, createNew: true },
+    );
+    Deno.renameSync(tmp, path);
+  } catch (e: unknown) {
+    try {
+      Deno.removeSync(tmp);
+    } catch {
+      // nothing to clean
+    }
+    throw osError(`Cannot write ${q(path)}`, e);
+  }
+}

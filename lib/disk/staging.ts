@@ -456,11 +456,18 @@ function moveInto(from: string, to: string, rel: string, moves: Moves): void {
   }
 }
 
-/** Move what the trash holds back into `envDir`, merging into directories that exist. */
-function restoreTree(from: string, to: string): void {
-  for (const entry of Deno.readDirSync(from)) {
-    const src = join(from, entry.name);
-    const dst = join(to, entry.name);
+/**
+ * Move what the trash holds back into `envDir`, merging into directories that exist; the
+ * entry called `last`, if any, goes back last.
+ */
+function restoreTree(from: string, to: string, last?: string): void {
+  const names = [...Deno.readDirSync(from)].map((entry) => entry.name);
+  if (last !== undefined && names.includes(last)) {
+    names.push(...names.splice(names.indexOf(last), 1));
+  }
+  for (const name of names) {
+    const src = join(from, name);
+    const dst = join(to, name);
     const target = lstatOrNull(dst);
     try {
       if (target === null) moveEntry(src, dst);
@@ -471,16 +478,32 @@ function restoreTree(from: string, to: string): void {
   }
 }
 
+/** A committed venv whose build is not over yet: until `finish`, it can still be undone. */
+export interface Commit {
+  /**
+   * Undo the commit (for a step after it that failed): a new venv is removed; an existing
+   * directory loses `pyvenv.cfg` first, then what the commit moved in (with `clear`: every
+   * entry), and gets back what the trash holds, its old `pyvenv.cfg` last. Best effort: what
+   * cannot go back stays in the trash.
+   */
+  undo(): void;
+  /** The trash directory: what the commit replaced or (with `clear`) removed; or null. */
+  readonly aside: string | null;
+  /** The build is over: remove the trash. */
+  finish(): void;
+}
+
 /**
  * Commit a complete stage as the venv at `envDir`, `pyvenv.cfg` last. With `clear`, the old
- * entries of `envDir` are moved aside first. A failure puts back what was there. Throws
- * `BuildError`.
+ * entries of `envDir` are moved aside first. A failure puts back what was there. What the
+ * commit replaced stays in the trash until the returned `Commit` is finished (or undone).
+ * Throws `BuildError`.
  */
 export function commitStage(
   stage: Stage,
   envDir: string,
   options: { clear: boolean; target: Target; warn?: (line: string) => void },
-): void {
+): Commit {
   const target = options.target as TargetState;
   if (!stage.intoExisting) {
     // The lock moves with the stage: a run waiting for the target then waits for this one.
@@ -489,7 +512,7 @@ export function commitStage(
     try {
       Deno.renameSync(stage.root, envDir);
       target.committed = true;
-      return;
+      return { undo: () => removeTree(envDir), aside: null, finish: () => {} };
     } catch (e: unknown) {
       throw osError(`Cannot move the new virtual environment into ${q(envDir)}`, e);
     }
@@ -524,7 +547,34 @@ export function commitStage(
   } finally {
     removeTree(stage.root);
   }
-  removeTree(trash);
+  return {
+    undo: () => undoCommit(moves, options.clear),
+    aside: trash,
+    finish: () => removeTree(trash),
+  };
+}
+
+/** `Commit.undo` for a commit into an existing directory. */
+function undoCommit(moves: Moves, clear: boolean): void {
+  const attempt = (what: () => void) => {
+    try {
+      what();
+    } catch {
+      // best effort: what cannot go back stays in the trash
+    }
+  };
+  const { envDir, trash } = moves;
+  attempt(() => removeTree(join(envDir, "pyvenv.cfg")));
+  if (clear) {
+    // Every entry now in envDir came with the commit, or from a step after it.
+    for (const entry of Deno.readDirSync(envDir)) {
+      if (!isOwnEntry(entry.name)) attempt(() => removeTree(join(envDir, entry.name)));
+    }
+  } else {
+    for (const path of [...moves.moved].reverse()) attempt(() => removeTree(path));
+  }
+  attempt(() => restoreTree(trash, envDir, "pyvenv.cfg"));
+  attempt(() => Deno.removeSync(trash, { recursive: isEmptyTree(trash) }));
 }
 
 /** Undo a failed commit: remove what was moved in, put back what the trash holds. */

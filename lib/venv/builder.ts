@@ -1,19 +1,21 @@
 /**
- * Building one venv: compute its layout (pure), assemble it in a staging directory, commit it
- * (lib/disk/staging.ts), under a lock on the target. The steps follow CPython's `EnvBuilder.create`.
+ * One build's hold on its target: the checks that protect the user and the base interpreter,
+ * the lock, the staging directory the steps of `EnvBuilder` write into, and the commit that
+ * puts the venv in place (lib/disk/staging.ts), which a later failure can still undo. The
+ * steps themselves are in lib/venv/env_builder.ts.
  */
-import { renderActivationScripts } from "./activation.ts";
 import { BuildError, q } from "../errors.ts";
 import type { FoundInterpreter } from "../discovery/discovery.ts";
-import { copyExecutable, lstatOrNull, makeDirs, osError, writeNewFile } from "../disk/disk.ts";
+import { lstatOrNull, makeDirs } from "../disk/disk.ts";
 import type { InterpreterInfo } from "../discovery/interpreter.ts";
-import { type BuildOptions, computeLayout, pathFor, type VenvLayout } from "./layout.ts";
+import { type BuildOptions, pathFor, type VenvLayout } from "./layout.ts";
 import { dirname, PATH_LIMIT } from "../disk/paths.ts";
 import type { LinkMode } from "../disk/file_links.ts";
 import type { seedPip, SeedPlan } from "../seed/pip_seed.ts";
-import { parsePythonStrLiteral, parsePyvenvCfg, renderPyvenvCfg } from "./pyvenv_cfg.ts";
+import { parsePythonStrLiteral, parsePyvenvCfg } from "./pyvenv_cfg.ts";
 import { posixCommandLine, windowsCommandLine } from "./shell_quote.ts";
 import {
+  type Commit,
   commitStage,
   conflicts,
   createStage,
@@ -21,14 +23,13 @@ import {
   lockTarget,
   onInterrupt,
   recoverLeftovers,
-  type Stage,
 } from "../disk/staging.ts";
 
 /** The text of the `.gitignore` mkvenv writes into each venv: ignore everything in it. */
 export const GITIGNORE_TEXT = "# Created by mkvenv; the whole virtual environment is ignored\n*\n";
 
 /** Where and how a build runs, beyond the options of the venv itself. */
-export interface BuildContext {
+export interface BuildSettings {
   /** The directory relative ENV_DIRs are taken from. */
   cwd: string;
   /** The words that start mkvenv itself, for the `command` key of pyvenv.cfg. */
@@ -110,7 +111,7 @@ export function commandLine(
   found: FoundInterpreter,
   envDir: string,
   options: BuildOptions,
-  context: Pick<BuildContext, "invocation">,
+  context: Pick<BuildSettings, "invocation">,
 ): string {
   const windows = found.info.platform === "windows";
   const args = [...context.invocation, "--python", found.info.executable];
@@ -146,7 +147,11 @@ function optionsKeptOnUpgrade(cfgPath: string, options: BuildOptions): BuildOpti
 }
 
 /** Refuse to clear or build into `envDir` when that would lose the user's data. */
-function checkExisting(envDir: string, cfgPath: string, options: BuildOptions & BuildContext) {
+function checkExisting(
+  envDir: string,
+  cfgPath: string,
+  options: BuildOptions & Pick<BuildSettings, "force">,
+) {
   const isVenv = lstatOrNull(cfgPath)?.isFile === true;
   if (isVenv || !options.clear || options.force) return;
   const entries = [...Deno.readDirSync(envDir)].filter((e) => !isOwnEntry(e.name));
@@ -192,82 +197,6 @@ export function directoriesUnder(layout: VenvLayout): string[] {
   return [...ordered];
 }
 
-/** Assemble the complete venv described by `layout` (final paths) in `stage`. */
-function assemble(
-  stage: Stage,
-  layout: VenvLayout,
-  cfgText: string,
-  build: BuildOptions,
-  seed: Seeding & { options: BuildContext; existing: boolean } | null,
-) {
-  const at = stage.at;
-  for (const dir of directoriesUnder(layout)) {
-    try {
-      Deno.mkdirSync(at(dir));
-    } catch (e: unknown) {
-      throw osError(`Cannot create the directory ${q(dir)}`, e);
-    }
-  }
-  if (layout.lib64 !== null) {
-    try {
-      Deno.symlinkSync(layout.lib64.target, at(layout.lib64.path));
-    } catch (e: unknown) {
-      throw osError(`Cannot link ${q(layout.lib64.path)}`, e);
-    }
-  }
-  if (layout.gitignorePath !== null) writeNewFile(at(layout.gitignorePath), GITIGNORE_TEXT);
-  for (const entry of layout.interpreters) {
-    if (entry.kind === "symlink") {
-      try {
-        Deno.symlinkSync(entry.target, at(entry.path));
-      } catch (e: unknown) {
-        throw osError(`Cannot link ${q(entry.path)} to ${q(entry.target)}`, e);
-      }
-    } else copyExecutable(entry.target, at(entry.path));
-  }
-  if (!build.upgrade) {
-    for (const script of renderActivationScripts(layout)) {
-      writeNewFile(at(script.path), script.content, script.mode);
-    }
-  }
-  if (seed !== null) {
-    seed.options.log?.("installing pip");
-    seed.install(layout, seed.plan, {
-      at,
-      // What the venv has now survives the commit, unless --clear empties it.
-      skipInstalled: seed.existing && !build.clear,
-      ...(seed.options.linkMode ? { linkMode: seed.options.linkMode } : {}),
-      ...(seed.options.log ? { log: seed.options.log } : {}),
-    });
-  }
-  writeNewFile(at(layout.cfgPath), cfgText);
-}
-
-/**
- * Build (or re-use, clear, upgrade) the venv at `envDirArg` with the interpreter `found`.
- * A failure leaves nothing, or the previous state (lib/disk/staging.ts). Returns the layout built.
- * Throws `BuildError` on anything the user can fix.
- */
-export async function buildVenv(
-  envDirArg: string,
-  found: FoundInterpreter,
-  options: BuildOptions & BuildContext,
-): Promise<VenvLayout> {
-  const { info } = found;
-  const envDir = absoluteEnvDir(info, envDirArg, options.cwd);
-  checkEnvDir(info, envDir);
-  // Choose and cache the seed wheels before touching the disk: a missing wheel leaves nothing.
-  const seedModule = options.withPip ? await loadSeeding() : null;
-  const prepared = seedModule ? preparedSeed(seedModule, info, options) : null;
-  try {
-    const plan = prepared ? await prepared.plan : null;
-    const seed = seedModule && plan && { plan, install: seedModule.seedPip };
-    return await buildWithSeed(envDir, found, options, seed);
-  } finally {
-    prepared?.release();
-  }
-}
-
 /** A seed being prepared, shared by the ENV_DIRs of one command. */
 interface SharedSeed {
   plan: Promise<SeedPlan>;
@@ -288,7 +217,7 @@ const PREPARED = new WeakMap<object, Map<string, SharedSeed>>();
 function preparedSeed(
   seedModule: typeof import("../seed/pip_seed.ts"),
   info: InterpreterInfo,
-  options: BuildOptions & BuildContext,
+  options: BuildOptions & BuildSettings,
 ): { plan: Promise<SeedPlan>; release(): void } {
   const byInterpreter = PREPARED.get(options) ?? new Map<string, SharedSeed>();
   PREPARED.set(options, byInterpreter);
@@ -325,20 +254,68 @@ function preparedSeed(
   };
 }
 
-async function buildWithSeed(
-  envDir: string,
+/**
+ * One build in progress: its target checked and locked, its staging directory made. Paths are
+ * final paths; `at` maps one to where it is written now.
+ */
+export interface Build {
+  /** The venv's absolute path. */
+  readonly envDir: string;
+  /** Whether `envDir` existed (re-use, `--clear`, `--upgrade`). */
+  readonly existing: boolean;
+  /** The options in effect (`--upgrade` keeps the prompt and system-site setting). */
+  readonly options: BuildOptions;
+  /** The pip seeding prepared before the lock, or null without pip. */
+  readonly seed: Seeding | null;
+  /** Where the final path `path` is written now: the stage until the commit, then itself. */
+  at(path: string): string;
+  /** Whether the venv has been committed. */
+  readonly committed: boolean;
+  /**
+   * Put the staged venv in place (refusing to overwrite a user's file in a directory that is
+   * not a venv). Throws `BuildError`; the target is then as it was.
+   */
+  commit(): void;
+  /**
+   * The build succeeded: returns the directory holding what the commit moved aside (to be
+   * emptied, then removed by `close`), or null.
+   */
+  succeeded(): string | null;
+  /** Release everything: a build that did not succeed is undone (stage or commit). */
+  close(): void;
+}
+
+/**
+ * Start a build of the venv at `envDirArg` for the interpreter `found`: check the path,
+ * prepare pip's seed wheels (before anything is touched, so a missing wheel leaves nothing),
+ * take the target's lock, check what is there, remove a killed run's leftovers and make the
+ * stage. Throws `BuildError` for anything the user can fix; nothing is left behind then.
+ */
+export async function openBuild(
+  envDirArg: string,
   found: FoundInterpreter,
-  options: BuildOptions & BuildContext,
-  seed: Seeding | null,
-): Promise<VenvLayout> {
+  options: BuildOptions & BuildSettings,
+): Promise<Build> {
   const { info } = found;
+  const envDir = absoluteEnvDir(info, envDirArg, options.cwd);
+  checkEnvDir(info, envDir);
   const log = options.log ?? (() => {});
-  const parent = dirname(envDir);
-  if (lstatOrNull(parent) === null) makeDirs(parent);
-  // The lock and the recovery of a killed run's leftovers: lib/disk/staging.ts.
-  const target = await lockTarget(envDir, { log });
-  const unregisterLock = onInterrupt(() => target.release());
+  // Choose and cache the seed wheels before touching the disk: a missing wheel leaves nothing.
+  const seedModule = options.withPip ? await loadSeeding() : null;
+  const prepared = seedModule ? preparedSeed(seedModule, info, options) : null;
+  const cleanups: (() => void)[] = [];
+  const cleanUp = () => {
+    for (const cleanup of cleanups.splice(0).reverse()) cleanup();
+  };
+  if (prepared) cleanups.push(() => prepared.release());
   try {
+    const plan = prepared ? await prepared.plan : null;
+    const parent = dirname(envDir);
+    if (lstatOrNull(parent) === null) makeDirs(parent);
+    // The lock and the recovery of a killed run's leftovers: lib/disk/staging.ts.
+    const target = await lockTarget(envDir, { log });
+    cleanups.push(() => target.release());
+    cleanups.push(onInterrupt(() => target.release()));
     const existing = target.existed ? lstatOrNull(envDir) : null;
     recoverLeftovers(envDir, log);
     const cfgPath = pathFor(info.platform).join(envDir, "pyvenv.cfg");
@@ -347,48 +324,61 @@ async function buildWithSeed(
       checkExisting(envDir, cfgPath, options);
       if (options.upgrade) build = optionsKeptOnUpgrade(cfgPath, options);
     }
-    const layout = computeLayout(info, envDir, { ...build, cwd: options.cwd });
-    const command = commandLine(found, envDir, build, options);
-    const cfgText = renderPyvenvCfg(info, layout, { options: build, command });
-
     log(`creating ${envDir} for ${info.implementation} ${info.version.join(".")}`);
     const stage = createStage(envDir, existing !== null);
-    const unregisterStage = onInterrupt(() => stage.discard());
-    try {
-      const seeding = seed && { ...seed, options, existing: existing !== null };
-      assemble(stage, layout, cfgText, build, seeding);
-      if (existing !== null && !options.clear && lstatOrNull(cfgPath) === null) {
-        const clashes = conflicts(stage, envDir);
-        if (clashes.length > 0) {
-          throw new BuildError(
-            `Refusing to build into ${q(envDir)}: it is not a virtual environment and ${
-              q(clashes[0]!)
-            } would be overwritten${
-              clashes.length > 1 ? ` (and ${clashes.length - 1} more)` : ""
-            }; move it away or choose another ENV_DIR`,
-          );
+    let commit: Commit | null = null;
+    let aside: string | null = null;
+    let succeeded = false;
+    // Until the build succeeds, an interruption undoes it: the stage goes, or the commit.
+    const undo = () => {
+      if (commit === null) stage.discard();
+      else commit.undo();
+    };
+    cleanups.push(onInterrupt(undo));
+    cleanups.push(() => {
+      if (!succeeded) undo();
+    });
+    const seed = seedModule && plan && { plan, install: seedModule.seedPip };
+    return {
+      envDir,
+      existing: existing !== null,
+      options: build,
+      seed,
+      at: (path) => (commit === null ? stage.at(path) : path),
+      get committed() {
+        return commit !== null;
+      },
+      commit: () => {
+        if (existing !== null && !options.clear && lstatOrNull(cfgPath) === null) {
+          const clashes = conflicts(stage, envDir);
+          if (clashes.length > 0) {
+            throw new BuildError(
+              `Refusing to build into ${q(envDir)}: it is not a virtual environment and ${
+                q(clashes[0]!)
+              } would be overwritten${
+                clashes.length > 1 ? ` (and ${clashes.length - 1} more)` : ""
+              }; move it away or choose another ENV_DIR`,
+            );
+          }
         }
-      }
-      commitStage(stage, envDir, {
-        clear: options.clear,
-        target,
-        ...(options.warn ? { warn: options.warn } : {}),
-      });
-    } catch (e: unknown) {
-      stage.discard();
-      throw e;
-    } finally {
-      unregisterStage();
-    }
-
-    if (build.upgradeDeps) {
-      log("upgrading the core dependencies");
-      const { upgradeDeps } = await import("./pip.ts");
-      await upgradeDeps(layout, info);
-    }
-    return layout;
-  } finally {
-    unregisterLock();
-    target.release();
+        commit = commitStage(stage, envDir, {
+          clear: options.clear,
+          target,
+          ...(options.warn ? { warn: options.warn } : {}),
+        });
+        aside = commit.aside;
+      },
+      succeeded: () => {
+        succeeded = true;
+        return aside;
+      },
+      close: () => {
+        if (succeeded) commit?.finish();
+        cleanUp();
+      },
+    };
+  } catch (e: unknown) {
+    cleanUp();
+    throw e;
   }
 }

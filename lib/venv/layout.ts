@@ -48,8 +48,11 @@ export interface InterpreterEntry {
 
 /** The computed shape of one venv. Paths are absolute, in the target platform's syntax. */
 export interface VenvLayout {
+  /** The platform the venv is for. */
   platform: Platform;
+  /** The base interpreter's version. */
   version: PythonVersion;
+  /** The venv's directory. */
   envDir: string;
   /** Basename of `envDir`. */
   envName: string;
@@ -57,7 +60,9 @@ export interface VenvLayout {
   prompt: string;
   /** `bin` or `Scripts` (as the scheme names it). */
   binName: string;
+  /** The scripts directory. */
   binDir: string;
+  /** The include directory. */
   includeDir: string;
   /** Where pure-Python packages go (site-packages). */
   purelibDir: string;
@@ -67,8 +72,11 @@ export interface VenvLayout {
   lib64: { path: string; target: string } | null;
   /** The venv's own interpreter (what pip's scripts run), absolute. */
   envExe: string;
+  /** The interpreter and its aliases in the bin directory. */
   interpreters: InterpreterEntry[];
+  /** `pyvenv.cfg`. */
   cfgPath: string;
+  /** `.gitignore`, or null when no SCM ignore file is written. */
   gitignorePath: string | null;
 }
 

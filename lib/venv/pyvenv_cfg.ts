@@ -5,8 +5,9 @@
 import type { InterpreterInfo } from "../discovery/interpreter.ts";
 import { atLeast, type BuildOptions, pathFor, type VenvLayout } from "./layout.ts";
 
-/** mkvenv's own version, written into every `pyvenv.cfg`. */
-export const MKVENV_VERSION = "0.1.0";
+import { MKVENV_VERSION } from "../version.ts";
+
+export { MKVENV_VERSION };
 
 /**
  * Python's `repr()` of a str, as venv writes `prompt`: single quotes unless the text has `'`
