@@ -6,7 +6,7 @@
 import { BuildError, EnvBuilder, type EnvBuilderOptions, UsageError } from "./lib/mod.ts";
 import { type CliRequest, helpText, parseCli, usageText } from "./lib/cli/cli.ts";
 import { formatInterpreterList, listInterpreters } from "./lib/discovery/discovery.ts";
-import { runInterruptCleanups } from "./lib/disk/staging.ts";
+import { checkpoint, runInterruptCleanups } from "./lib/disk/interrupt.ts";
 import { MKVENV_VERSION } from "./lib/version.ts";
 import { cacheRoot } from "./lib/disk/cache.ts";
 import { environmentError } from "./lib/disk/disk.ts";
@@ -109,7 +109,10 @@ export async function main(args: readonly string[]): Promise<number> {
       return list.entries.length > 0 ? 0 : 1;
     }
     const builder = new EnvBuilder(builderOptions(request, { cwd, pipWheels, log }));
-    for (const envDir of request.envDirs) await builder.create(envDir);
+    for (const envDir of request.envDirs) {
+      await checkpoint(); // a signal stops the run between targets too
+      await builder.create(envDir);
+    }
     return 0;
   } catch (e: unknown) {
     if (e instanceof UsageError) {

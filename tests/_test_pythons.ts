@@ -2,9 +2,11 @@
  * The base interpreters of the portable end-to-end tests (tests/e2e/portable_test.ts):
  * `MKVENV_TEST_PYTHONS`, executables separated by new lines or the PATH separator (GitHub
  * Actions sets it to setup-python's 3.9, 3.12, 3.13 and 3.13t), else the pyenv CPythons 3.9,
- * 3.12 and 3.13 (and a free-threaded 3.13t where pyenv has one) of the development machine.
+ * 3.12 and 3.13 (and a free-threaded 3.13t where pyenv has one) of the development machine,
+ * else python3 (python on Windows) on PATH.
  */
 import { delimiter, join } from "node:path";
+import { which } from "./_shells.ts";
 import { pyenvPythons, run } from "./_util.ts";
 
 /** A base interpreter and the facts the tests need about it. */
@@ -36,12 +38,17 @@ function pyenvDefaults(): string[] {
 /** The interpreters named by MKVENV_TEST_PYTHONS, else the pyenv defaults; each probed once. */
 export async function testPythons(): Promise<TestPython[]> {
   const listed = Deno.env.get("MKVENV_TEST_PYTHONS");
+  const fallback = () => {
+    const onPath = which("python3") ?? which("python");
+    return onPath === null ? [] : [onPath];
+  };
+  const pyenv = listed === undefined ? pyenvDefaults() : [];
   const exes = listed === undefined
-    ? pyenvDefaults()
+    ? (pyenv.length > 0 ? pyenv : fallback())
     : listed.split(/\r?\n/).flatMap((line) => line.split(delimiter)).map((p) => p.trim())
       .filter((p) => p !== "");
   if (exes.length === 0) {
-    throw new Error("no Python to test with: set MKVENV_TEST_PYTHONS, or install pyenv's 3.12");
+    throw new Error("no Python to test with: set MKVENV_TEST_PYTHONS, or put python3 on PATH");
   }
   const code = "import sys, sysconfig; print('%d.%d.%d' % sys.version_info[:3], " +
     "bool(sysconfig.get_config_var('Py_GIL_DISABLED')))";

@@ -70,13 +70,21 @@ function listing(dir: string): string[] {
   }
 }
 
-/** A directory of commands that answer `uname -s` and `uname -m` as `os` and `arch` do. */
-async function fakeUname(root: string, os: string, arch: string): Promise<string> {
+/**
+ * A directory of commands that answer `uname -s` and `uname -m` as `os` and `arch` do, and
+ * `sysctl -n hw.optional.arm64` (Apple silicon under Rosetta) as `arm64` does.
+ */
+async function fakeUname(root: string, os: string, arch: string, arm64 = "0"): Promise<string> {
   const dir = join(root, "fake-uname");
   await Deno.mkdir(dir, { recursive: true });
   await Deno.writeTextFile(
     join(dir, "uname"),
     `#!/bin/sh\ncase "$1" in -s) echo '${os}' ;; -m) echo '${arch}' ;; *) exit 2 ;; esac\n`,
+    { mode: 0o755 },
+  );
+  await Deno.writeTextFile(
+    join(dir, "sysctl"),
+    `#!/bin/sh\n[ "$*" = "-n hw.optional.arm64" ] && echo '${arm64}'\n`,
     { mode: 0o755 },
   );
   return dir;
@@ -323,17 +331,19 @@ Deno.test({
   async fn() {
     await using rel = await releases();
     await using t = await tempDir();
-    const cases: [string, string, Target, string][] = [
+    const cases: [string, string, Target, string, string?][] = [
       ["Linux", "x86_64", "x86_64-unknown-linux-gnu", "mkvenv"],
       ["Linux", "aarch64", "aarch64-unknown-linux-gnu", "mkvenv"],
       ["Darwin", "x86_64", "x86_64-apple-darwin", "mkvenv"],
       ["Darwin", "arm64", "aarch64-apple-darwin", "mkvenv"],
+      // A shell under Rosetta says x86_64 on Apple silicon: the native binary is chosen.
+      ["Darwin", "x86_64", "aarch64-apple-darwin", "mkvenv", "1"],
       ["MINGW64_NT-10.0-20348", "x86_64", "x86_64-pc-windows-msvc", "mkvenv.exe"],
       ["MSYS_NT-10.0-22631", "aarch64", "aarch64-pc-windows-msvc", "mkvenv.exe"],
     ];
-    for (const [os, arch, target, exe] of cases) {
-      const box = await sandbox(join(t.path, target), rel.url);
-      const fake = await fakeUname(box.root, os, arch);
+    for (const [os, arch, target, exe, arm64] of cases) {
+      const box = await sandbox(join(t.path, `${target}-${arm64 ?? ""}`), rel.url);
+      const fake = await fakeUname(box.root, os, arch, arm64);
       const r = await install(box, { env: { PATH: `${fake}:${box.env.PATH}` } });
       assertEquals(r.code, 0, r.stderr);
       assertEquals(listing(box.bin), [exe]);

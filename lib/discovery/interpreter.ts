@@ -5,7 +5,7 @@
 import probeSource from "../../templates/probe.py" with { type: "text" };
 import { BuildError, q } from "../errors.ts";
 import { envVar } from "../disk/process_env.ts";
-import { onInterrupt } from "../disk/staging.ts";
+import { onInterrupt } from "../disk/interrupt.ts";
 
 /** The operating-system family a venv is laid out for. */
 export type Platform = "linux" | "darwin" | "windows";

@@ -43,6 +43,22 @@ export function makeDirs(path: string): void {
   }
 }
 
+/**
+ * `path` with every link resolved, as far as it exists; the rest appended as written (POSIX).
+ * Used to compare places, never to open them.
+ */
+export function resolvedPath(path: string): string {
+  const rest: string[] = [];
+  for (let dir = path;; dir = dirname(dir)) {
+    try {
+      return [Deno.realPathSync(dir), ...rest].join("/");
+    } catch {
+      if (dirname(dir) === dir) return path;
+      rest.unshift(basename(dir));
+    }
+  }
+}
+
 /** Wrap a file-system error into a one-line `BuildError`. */
 export function osError(what: string, e: unknown): BuildError {
   const why = e instanceof Deno.errors.PermissionDenied

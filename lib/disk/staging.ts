@@ -39,40 +39,7 @@ const STAGED_CFG = ".mkvenv-cfg";
 const CROSSING = ".mkvenv-tmp";
 const OWN_ENTRY = /^\.mkvenv-(?:stage|trash|cfg|tmp|[0-9a-f]{16}(?:\.lock)?)$/;
 
-/** Cleanups to run if the process is interrupted (Ctrl-C, SIGTERM). */
-const cleanups = new Set<() => void>();
-
-/** Register `cleanup` to run on interruption; returns a function that unregisters it. */
-export function onInterrupt(cleanup: () => void): () => void {
-  cleanups.add(cleanup);
-  return () => cleanups.delete(cleanup);
-}
-
-/** Run every registered cleanup (newest first); for the signal handlers in main.ts. */
-export function runInterruptCleanups(): void {
-  for (const cleanup of [...cleanups].reverse()) {
-    try {
-      cleanup();
-    } catch {
-      // best effort while exiting
-    }
-  }
-  cleanups.clear();
-}
-
-let lastYield = performance.now();
-
-/**
- * A point where a signal may stop the build. Signal listeners only run when the event loop
- * turns, and a build is mostly synchronous: long loops call this, which lets the loop turn (a
- * timer, about 1 ms) once 100 ms have passed since the last turn, so Ctrl-C acts within that.
- * Never called inside a commit: a commit is not interrupted half-way.
- */
-export async function checkpoint(): Promise<void> {
-  if (performance.now() - lastYield < 100) return;
-  await new Promise((resolve) => setTimeout(resolve, 0));
-  lastYield = performance.now();
-}
+export { checkpoint, onInterrupt, runInterruptCleanups } from "./interrupt.ts";
 
 /** Remove a tree without following links. */
 export function removeTree(path: string): void {

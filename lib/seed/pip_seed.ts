@@ -461,7 +461,11 @@ export interface SeedPipOptions {
  * Install the packages of `plan` into the venv `layout` (scripts and RECORD name the final
  * paths; files go to `options.at` of them). Throws `BuildError` on a file-system failure.
  */
-export function seedPip(layout: VenvLayout, plan: SeedPlan, options: SeedPipOptions = {}): void {
+export async function seedPip(
+  layout: VenvLayout,
+  plan: SeedPlan,
+  options: SeedPipOptions = {},
+): Promise<void> {
   const modes = installModes(processUmask());
   const placer = new FilePlacer(options.linkMode ?? "hardlink", options.log, modes);
   const scheme = installSchemeOf(layout);
@@ -495,7 +499,7 @@ export function seedPip(layout: VenvLayout, plan: SeedPlan, options: SeedPipOpti
       ...installPlan.writes.map((w) => w.path),
     ]);
     try {
-      carryOutInstall(installPlan, placer, options.at ? { at: options.at } : {});
+      await carryOutInstall(installPlan, placer, options.at ? { at: options.at } : {});
     } catch (e: unknown) {
       throw damagedEntryError(pkg, installPlan.links.map((l) => l.from)) ?? e;
     }

@@ -5,6 +5,7 @@
  * with its sha256 and size. `planWheelInstall` computes all of it (pure, any platform);
  * `carryOutInstall` does it.
  */
+import { checkpoint } from "../disk/interrupt.ts";
 import {
   consoleScriptEntries,
   posixScript,
@@ -224,11 +225,11 @@ export function planWheelInstall(scheme: InstallScheme, sources: InstallSources)
  * rest (RECORD last), each at `at(path)` (a staging directory; default the path itself).
  * Throws `BuildError` on a file-system failure.
  */
-export function carryOutInstall(
+export async function carryOutInstall(
   plan: InstallPlan,
   placer: FilePlacer,
   options: { at?: (path: string) => string } = {},
-): void {
+): Promise<void> {
   const at = options.at ?? ((path: string) => path);
   for (const planned of plan.dirs) {
     const dir = at(planned);
@@ -240,7 +241,12 @@ export function carryOutInstall(
       }
     }
   }
-  for (const { from, to } of plan.links) placer.place(from, at(to));
+  let placed = 0;
+  for (const { from, to } of plan.links) {
+    placer.place(from, at(to));
+    // A signal may stop a long loop (copies on a slow disk): lib/disk/interrupt.ts.
+    if (++placed % 64 === 0) await checkpoint();
+  }
   for (const write of plan.writes) {
     const { data, mode } = write;
     const path = at(write.path);

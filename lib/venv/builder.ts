@@ -6,7 +6,8 @@
  */
 import { BuildError, q } from "../errors.ts";
 import type { FoundInterpreter } from "../discovery/discovery.ts";
-import { lstatOrNull, makeDirs } from "../disk/disk.ts";
+import { lstatOrNull, makeDirs, resolvedPath } from "../disk/disk.ts";
+import { foreignEntry } from "./foreign_entries.ts";
 import type { InterpreterInfo } from "../discovery/interpreter.ts";
 import { type BuildOptions, pathFor, type VenvLayout } from "./layout.ts";
 import { dirname, PATH_LIMIT } from "../disk/paths.ts";
@@ -85,9 +86,12 @@ export function checkEnvDir(info: InterpreterInfo, envDir: string): void {
   }
   const windows = info.platform === "windows";
   const norm = (p: string) => (windows ? p.toLowerCase() : p);
-  const env = norm(envDir);
+  // A path can reach the base's directories through a link: compare the resolved paths too.
+  const forms = (p: string) =>
+    new Set([norm(p), ...(windows || Deno.build.os === "windows" ? [] : [resolvedPath(p)])]);
+  const envs = forms(envDir);
   for (const prefix of new Set([info.basePrefix, info.prefix].map(norm))) {
-    if (isWithin(prefix, env, path.sep)) {
+    if ([...forms(prefix)].some((p) => [...envs].some((env) => isWithin(p, env, path.sep)))) {
       throw refuse(
         `it is the base interpreter's installation ${
           q(prefix)
@@ -95,11 +99,10 @@ export function checkEnvDir(info: InterpreterInfo, envDir: string): void {
       );
     }
     for (const sub of windows ? ["Scripts", "Lib", "Include", "DLLs"] : ["bin", "lib", "include"]) {
-      if (isWithin(env, norm(path.join(prefix, sub)), path.sep)) {
+      const dir = path.join(prefix, sub);
+      if ([...forms(dir)].some((d) => [...envs].some((env) => isWithin(env, d, path.sep)))) {
         throw refuse(
-          `it is inside the base interpreter's ${
-            q(path.join(prefix, sub))
-          }; choose a directory outside it`,
+          `it is inside the base interpreter's ${q(dir)}; choose a directory outside it`,
         );
       }
     }
@@ -153,7 +156,17 @@ function checkExisting(
   options: BuildOptions & Pick<BuildSettings, "force">,
 ) {
   const isVenv = lstatOrNull(cfgPath)?.isFile === true;
-  if (isVenv || !options.clear || options.force) return;
+  if (!options.clear || options.force) return;
+  if (isVenv) {
+    const foreign = foreignEntry(envDir, isOwnEntry);
+    if (foreign === null) return;
+    throw new BuildError(
+      `Refusing to clear ${q(envDir)}: it holds ${
+        q(foreign)
+      }, which neither a virtual environment nor pip puts there; pass --force to clear it ` +
+        `anyway, or move it out first`,
+    );
+  }
   const entries = [...Deno.readDirSync(envDir)].filter((e) => !isOwnEntry(e.name));
   if (entries.length > 0) {
     throw new BuildError(

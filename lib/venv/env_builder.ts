@@ -280,19 +280,18 @@ export class EnvBuilder {
    * from mkvenv's cache; no Python runs and no network is used. A package an existing venv
    * already has is left as it is (unless `clear`). Throws `BuildError`.
    */
-  setupPip(context: VenvContext): Promise<void> {
+  async setupPip(context: VenvContext): Promise<void> {
     const { build } = this.#run(context.envDir);
-    if (build.seed === null) return Promise.resolve();
+    if (build.seed === null) return;
     this.#step("setupPip", "installing pip");
     this.log("installing pip");
     const linkMode = this.#options.linkMode;
-    build.seed.install(context.layout, build.seed.plan, {
+    await build.seed.install(context.layout, build.seed.plan, {
       at: (path) => context.files.stagePath(path),
       skipInstalled: build.existing && !this.clear,
       ...(linkMode ? { linkMode } : {}),
       log: this.log,
     });
-    return Promise.resolve();
   }
 
   /**

@@ -4,7 +4,7 @@
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { join } from "node:path";
-import { mkvenv, MKVENV_COMMAND, pyenvPython, run, tempDir } from "../_util.ts";
+import { mkvenv, MKVENV_COMMAND, pyenvPython, run, SHARED_TEST_CACHE, tempDir } from "../_util.ts";
 
 const PY = pyenvPython("3.12");
 const KILLS = 8;
@@ -65,4 +65,90 @@ Deno.test("SIGKILL during a build leaves nothing or a working venv, and a rerun 
     assertEquals(leftovers.map((e) => e.name), [], "stale stages were removed by the rerun");
   }
   console.log(`states seen after kills: ${[...seen].join(", ")}`);
+});
+
+/**
+ * The pid of the program strace (`pid`) runs, once it runs: with --seccomp-bpf, strace forks a
+ * short-lived helper first.
+ */
+async function childOf(pid: number): Promise<number> {
+  for (let i = 0; i < 500; i++) {
+    const text = await Deno.readTextFile(`/proc/${pid}/task/${pid}/children`).catch(() => "");
+    for (const word of text.trim().split(" ")) {
+      const cmd = await Deno.readTextFile(`/proc/${word}/cmdline`).catch(() => "");
+      if (word !== "" && cmd.split("\0")[0] === MKVENV_COMMAND[0]) return Number(word);
+    }
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error(`no child of ${pid}`);
+}
+
+async function exists(path: string): Promise<boolean> {
+  return (await Deno.lstat(path).catch(() => null)) !== null;
+}
+
+Deno.test("SIGKILL during the commit into an existing venv: pyvenv.cfg means complete, and a plain rerun repairs it", async () => {
+  if ((await run("strace", ["-V"]).catch(() => null))?.code !== 0) {
+    console.log("note: strace is not installed: test skipped");
+    return;
+  }
+  await using tmp = await tempDir();
+  const env = join(tmp.path, "env");
+  const seen: string[] = [];
+  // Each rename of the commit (the old entries into the trash, the new ones in) is slowed to
+  // 120 ms by strace, so that a kill lands inside the commit, at a different rename each time.
+  const plans: [string[], number[]][] = [
+    [["--clear"], [100, 450, 800, 1200]],
+    [["--upgrade", "--prompt", "up"], [50, 200]],
+  ];
+  for (const [args, delays] of plans) {
+    for (const delay of delays) {
+      const first = await mkvenv(["-p", PY.exe, "--clear", env]);
+      assertEquals(first.code, 0, first.stderr);
+      const tracer = new Deno.Command("strace", {
+        args: [
+          "-f",
+          "--seccomp-bpf",
+          "-o",
+          "/dev/null",
+          "-e",
+          "trace=rename",
+          "-e",
+          "inject=rename:delay_exit=120000",
+          ...MKVENV_COMMAND,
+          "-p",
+          PY.exe,
+          ...args,
+          env,
+        ],
+        env: { MKVENV_CACHE_DIR: SHARED_TEST_CACHE },
+        stdout: "null",
+        stderr: "null",
+      }).spawn();
+      const mkvenvPid = await childOf(tracer.pid);
+      // The commit starts when the trash directory appears.
+      for (let i = 0; i < 3000 && !(await exists(join(env, ".mkvenv-trash"))); i++) {
+        await new Promise((r) => setTimeout(r, 2));
+      }
+      await new Promise((r) => setTimeout(r, delay));
+      try {
+        Deno.kill(mkvenvPid, "SIGKILL");
+      } catch {
+        seen.push(`${args[0]} +${delay} ms: finished before the kill`);
+      }
+      await tracer.status;
+      const left = [...Deno.readDirSync(env)].map((e) => e.name).sort();
+      seen.push(`${args[0]} +${delay} ms: ${left.join(" ")}`);
+      if (left.includes("pyvenv.cfg")) {
+        const s = await state(env);
+        assertEquals(s, "working", `${args[0]} killed ${delay} ms into the commit: ${s}`);
+      }
+      const again = await mkvenv(["-p", PY.exe, env]);
+      assertEquals(again.code, 0, `${args[0]} +${delay} ms: ${again.stderr}`);
+      assertEquals(await state(env), "working");
+      assertEquals([...Deno.readDirSync(env)].filter((e) => e.name.startsWith(".mkvenv")), []);
+      assertEquals([...Deno.readDirSync(tmp.path)].map((e) => e.name), ["env"]);
+    }
+  }
+  console.log(`entries after each kill:\n${seen.join("\n")}`);
 });

@@ -39,15 +39,16 @@ Deno.test("--clear empties an existing venv but keeps the directory itself", asy
   const env = join(tmp.path, "env");
   await made([env]);
   await Deno.writeTextFile(join(env, "lib", "python3.12", "site-packages", "old.py"), "x = 1\n");
-  await Deno.writeTextFile(join(env, ".hidden"), "x");
+  // Inside the venv's own directories: a foreign top-level entry would make --clear refuse.
+  await Deno.writeTextFile(join(env, "bin", ".hidden"), "x");
   const outside = join(tmp.path, "outside");
   await Deno.mkdir(outside);
   await Deno.writeTextFile(join(outside, "keep.txt"), "keep");
-  await Deno.symlink(outside, join(env, "link-out"));
+  await Deno.symlink(outside, join(env, "bin", "link-out"));
   const inode = (await Deno.stat(env)).ino;
   await made(["--clear", env]);
   assertEquals((await Deno.stat(env)).ino, inode, "same directory");
-  for (const gone of ["lib/python3.12/site-packages/old.py", ".hidden", "link-out"]) {
+  for (const gone of ["lib/python3.12/site-packages/old.py", "bin/.hidden", "bin/link-out"]) {
     assert((await Deno.lstat(join(env, gone)).catch(() => null)) === null, `${gone} removed`);
   }
   assertEquals(await Deno.readTextFile(join(outside, "keep.txt")), "keep", "link not followed");

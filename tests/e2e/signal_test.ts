@@ -1,0 +1,133 @@
+/**
+ * Ctrl-C and SIGTERM stop a build at once: between targets of a long run and inside the loop that
+ * links pip's files. The stage goes, the lock goes, the exit status is 130 / 143, and no target
+ * after the signal is built.
+ */
+import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
+import { join } from "node:path";
+import { MKVENV_COMMAND, pyenvPython, run, SHARED_TEST_CACHE, tempDir } from "../_util.ts";
+
+const PY = pyenvPython("3.12");
+const SIGNALS: [Deno.Signal, number][] = [["SIGINT", 130], ["SIGTERM", 143]];
+
+async function exists(path: string): Promise<boolean> {
+  return (await Deno.lstat(path).catch(() => null)) !== null;
+}
+
+async function until(check: () => Promise<boolean>, what: string): Promise<void> {
+  for (let i = 0; i < 6000; i++) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+async function works(env: string): Promise<void> {
+  const r = await run(join(env, "bin", "python"), ["-c", "import sys; print(sys.prefix)"]);
+  assertEquals(r.code, 0, r.stderr);
+  assertEquals(r.stdout.trim(), env);
+}
+
+for (const [signal, status] of SIGNALS) {
+  Deno.test(`${signal} during a run with 60 ENV_DIRs stops it: exit ${status}, the rest not built`, async () => {
+    await using tmp = await tempDir();
+    const targets = Array.from({ length: 60 }, (_, i) => join(tmp.path, `env${i}`));
+    const child = new Deno.Command(MKVENV_COMMAND[0]!, {
+      args: [...MKVENV_COMMAND.slice(1), "-p", PY.exe, ...targets],
+      env: { MKVENV_CACHE_DIR: SHARED_TEST_CACHE },
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    await until(() => exists(join(targets[1]!, "pyvenv.cfg")), "the second venv");
+    const sent = performance.now();
+    child.kill(signal);
+    const out = await child.output();
+    const latency = performance.now() - sent;
+    console.log(`${signal}: exited ${latency.toFixed(0)} ms after the signal`);
+    assertEquals(out.code, status, new TextDecoder().decode(out.stderr));
+    assert(new TextDecoder().decode(out.stderr).includes("mkvenv: interrupted"));
+    const built = [...Deno.readDirSync(tmp.path)].map((e) => e.name).sort();
+    assert(built.length < 20, `built after the signal: ${built.join(" ")}`);
+    for (const name of built) {
+      assert(/^env\d+$/.test(name), `left: ${name}`);
+      const env = join(tmp.path, name);
+      assert(await exists(join(env, "pyvenv.cfg")), `${name} is not complete`);
+      await works(env);
+    }
+    // Nothing goes on after the exit.
+    await new Promise((r) => setTimeout(r, 300));
+    assertEquals([...Deno.readDirSync(tmp.path)].map((e) => e.name).sort(), built);
+  });
+}
+
+/**
+ * The pid of the program strace (`pid`) runs, once it runs: with --seccomp-bpf, strace forks a
+ * short-lived helper first.
+ */
+async function childOf(pid: number): Promise<number> {
+  let child = 0;
+  await until(async () => {
+    const text = await Deno.readTextFile(`/proc/${pid}/task/${pid}/children`).catch(() => "");
+    for (const word of text.trim().split(" ")) {
+      child = Number(word);
+      const cmd = await Deno.readTextFile(`/proc/${child}/cmdline`).catch(() => "");
+      if (cmd.split("\0")[0] === MKVENV_COMMAND[0]) return true;
+    }
+    return false;
+  }, `a child of ${pid}`);
+  return child;
+}
+
+for (const [signal, status] of SIGNALS) {
+  Deno.test(`${signal} inside the loop that links pip's files stops it: exit ${status}, nothing left`, async () => {
+    if ((await run("strace", ["-V"]).catch(() => null))?.code !== 0) {
+      console.log("note: strace is not installed: test skipped");
+      return;
+    }
+    await using tmp = await tempDir();
+    await using warm = await tempDir();
+    const warmed = await run(MKVENV_COMMAND[0]!, [
+      ...MKVENV_COMMAND.slice(1),
+      "-p",
+      PY.exe,
+      join(warm.path, "env"),
+    ], { env: { MKVENV_CACHE_DIR: SHARED_TEST_CACHE } });
+    assertEquals(warmed.code, 0, warmed.stderr);
+    const env = join(tmp.path, "env");
+    // Each hard link from the cache is slowed by 3 ms: pip's ~1000 files take seconds.
+    const tracer = new Deno.Command("strace", {
+      args: [
+        "-f",
+        "--seccomp-bpf",
+        "-o",
+        "/dev/null",
+        "-e",
+        "trace=linkat",
+        "-e",
+        "inject=linkat:delay_exit=3000",
+        ...MKVENV_COMMAND,
+        "-p",
+        PY.exe,
+        env,
+      ],
+      env: { MKVENV_CACHE_DIR: SHARED_TEST_CACHE },
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    const pid = await childOf(tracer.pid);
+    await until(async () => {
+      const stage = [...Deno.readDirSync(tmp.path)].find((e) => e.name.startsWith(".mkvenv-"));
+      return stage !== undefined &&
+        await exists(join(tmp.path, stage.name, "lib", "python3.12", "site-packages", "pip"));
+    }, "pip's files in the stage");
+    const sent = performance.now();
+    Deno.kill(pid, signal);
+    const out = await tracer.output();
+    const latency = performance.now() - sent;
+    console.log(`${signal} in the link loop: exited ${latency.toFixed(0)} ms after the signal`);
+    const stderr = new TextDecoder().decode(out.stderr);
+    assertEquals(out.code, status, stderr);
+    assert(stderr.includes("mkvenv: interrupted"), stderr);
+    assertEquals([...Deno.readDirSync(tmp.path)].map((e) => e.name), [], "no stage, no target");
+  });
+}
