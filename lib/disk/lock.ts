@@ -128,12 +128,9 @@ export async function lockDirectory(dir: string, options: LockOptions): Promise<
       locked = file.tryLockSync(true);
     } catch (e: unknown) {
       // A file system without flock on directories (NFS emulates it with POSIX locks, which
-      // need a descriptor open for writing).
-      file.close();
-      throw new BuildError(
-        `Cannot lock ${q(dir)}: ${errorText(e)}; this file system does not lock directories`,
-        { cause: e },
-      );
+      // need a descriptor open for writing): build unlocked, as `python -m venv` always does.
+      options.log?.(`cannot lock ${dir} (${errorText(e)}): building without a lock`);
+      return { file, st: file.statSync() };
     }
     // The previous holder may have replaced the directory (a new venv renamed over it), or
     // removed it: the lock only counts on what is at `dir` now.

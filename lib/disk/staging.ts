@@ -174,7 +174,11 @@ function targetState(envDir: string, existed: boolean, claimed: boolean, locks: 
  * remove the stage and trash. Call only while holding the target's lock. Throws `BuildError`
  * when a leftover cannot be removed.
  */
-export function recoverLeftovers(envDir: string, log?: (line: string) => void): void {
+export function recoverLeftovers(
+  envDir: string,
+  log?: (line: string) => void,
+  warn?: (line: string) => void,
+): void {
   const say = (what: string) => log?.(`${what}, left by an interrupted mkvenv`);
   try {
     const sibling = siblingStage(envDir);
@@ -185,18 +189,18 @@ export function recoverLeftovers(envDir: string, log?: (line: string) => void): 
     const stage = join(envDir, STAGE);
     const trash = join(envDir, TRASH);
     const stagedCfg = join(envDir, STAGED_CFG);
-    if (lstatOrNull(stagedCfg) !== null) {
+    // Only what mkvenv makes is acted on: a link at one of these names is removed, not followed.
+    if (isRealFile(stagedCfg)) {
       say(`completing the commit into ${envDir}`);
       const moves: Moves = { envDir, trash, moved: [], warn: log };
-      if (lstatOrNull(stage) !== null) moveInto(stage, envDir, "", moves);
+      if (isRealDir(stage)) moveInto(stage, envDir, "", moves);
       Deno.renameSync(stagedCfg, join(envDir, "pyvenv.cfg"));
-    } else if (
-      lstatOrNull(join(stage, "pyvenv.cfg")) !== null && lstatOrNull(trash) !== null
-    ) {
+    } else if (isRealDir(stage) && isRealFile(join(stage, "pyvenv.cfg")) && isRealDir(trash)) {
       say(`undoing the commit into ${envDir}`);
-      restoreTree(trash, envDir);
+      restoreTree(trash, envDir, "pyvenv.cfg");
+      keepWhatRemains(trash, warn);
     }
-    for (const path of [stage, trash]) {
+    for (const path of [stage, trash, stagedCfg]) {
       if (lstatOrNull(path) === null) continue;
       say(`removing ${path}`);
       removeTree(path);
@@ -541,7 +545,7 @@ function undoCommit(moves: Moves, clear: boolean): void {
     for (const path of [...moves.moved].reverse()) attempt(() => removeTree(path));
   }
   attempt(() => restoreTree(trash, envDir, "pyvenv.cfg"));
-  attempt(() => Deno.removeSync(trash, { recursive: isEmptyTree(trash) }));
+  attempt(() => keepWhatRemains(trash, moves.warn));
 }
 
 /** Undo a failed commit: remove what was moved in, put back what the trash holds. */
@@ -555,11 +559,39 @@ function rollBack(moves: Moves, stagedCfg: string): void {
   }
   try {
     removeTree(stagedCfg);
-    restoreTree(moves.trash, moves.envDir);
-    Deno.removeSync(moves.trash, { recursive: isEmptyTree(moves.trash) });
+    restoreTree(moves.trash, moves.envDir, "pyvenv.cfg");
+    keepWhatRemains(moves.trash, moves.warn);
   } catch {
-    // not empty: keep what could not be moved back
+    // best effort: what could not be moved back stays in the trash
   }
+}
+
+/** A name no cleanup removes, for what an undo could not put back. */
+const KEPT = ".mkvenv-kept";
+
+/**
+ * After an undo: an empty trash goes; one still holding entries (the user's old files that could
+ * not go back) is renamed where no later run's cleanup removes it, and named in a warning.
+ */
+function keepWhatRemains(trash: string, warn?: (line: string) => void): void {
+  if (lstatOrNull(trash) === null) return;
+  if (isEmptyTree(trash)) {
+    removeTree(trash);
+    return;
+  }
+  let kept = join(dirname(trash), KEPT);
+  for (let n = 2; lstatOrNull(kept) !== null; n++) kept = join(dirname(trash), `${KEPT}-${n}`);
+  Deno.renameSync(trash, kept);
+  warn?.(`could not put back everything the commit had moved aside; it is in ${q(kept)}`);
+}
+
+function isRealDir(path: string): boolean {
+  const st = lstatOrNull(path);
+  return st !== null && st.isDirectory && !st.isSymlink;
+}
+
+function isRealFile(path: string): boolean {
+  return lstatOrNull(path)?.isFile === true;
 }
 
 /** Whether `dir` holds only (empty) directories. */

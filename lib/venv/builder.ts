@@ -330,7 +330,7 @@ export async function openBuild(
     cleanups.push(() => target.release());
     cleanups.push(onInterrupt(() => target.release()));
     const existing = target.existed ? lstatOrNull(envDir) : null;
-    recoverLeftovers(envDir, log);
+    recoverLeftovers(envDir, log, options.warn);
     const cfgPath = pathFor(info.platform).join(envDir, "pyvenv.cfg");
     let build: BuildOptions = options;
     if (existing !== null) {

@@ -209,3 +209,29 @@ Deno.test("a commit that fails in an existing directory puts nothing in place, p
   );
   assertEquals(tree(data), dataBefore);
 });
+
+Deno.test("links at the names a killed commit leaves are removed, not followed, by the next run", async () => {
+  await using tmp = await tempDir();
+  const env = join(tmp.path, "env");
+  assertEquals((await mkvenv(["-p", PY.exe, "--without-pip", env])).code, 0);
+  const victimDir = join(tmp.path, "victim-dir");
+  await Deno.mkdir(join(victimDir, "bin"), { recursive: true });
+  await Deno.writeTextFile(join(victimDir, "bin", "python"), "#!/bin/sh\necho not yours\n");
+  await Deno.writeTextFile(join(victimDir, "data.txt"), "keep\n");
+  const victim = join(tmp.path, "victim.cfg");
+  await Deno.writeTextFile(victim, "home = /nowhere\n");
+  const [, stage, trash, stagedCfg] = helperPaths(env);
+  await Deno.symlink(victimDir, stage!);
+  await Deno.symlink(victimDir, trash!);
+  await Deno.symlink(victim, stagedCfg!);
+  const before = [tree(victimDir), await Deno.readTextFile(victim)];
+  const r = await mkvenv(["-p", PY.exe, "--without-pip", env]);
+  assertEquals(r.code, 0, r.stderr);
+  await works(env);
+  assertEquals([tree(victimDir), await Deno.readTextFile(victim)], before);
+  assertEquals([...Deno.readDirSync(env)].filter((e) => e.name.startsWith(".mkvenv")), []);
+  assertEquals(
+    (await Deno.readTextFile(join(env, "pyvenv.cfg"))).includes("/nowhere"),
+    false,
+  );
+});
