@@ -167,4 +167,4 @@ main() {
   esac
 }
 
-main "$@"
+main

@@ -1,51 +1,56 @@
 /**
- * `deno task bench`: mkvenv against the tools it replaces, measured side by side in one run,
- * same interpreter, a fresh target directory for every run, runs interleaved so that machine
- * noise hits both sides alike. Prints the median of each and the ratio.
+ * `deno task bench`: mkvenv against the tools it replaces and against Deno's own floor, every
+ * figure from one run. Every side runs in the same rounds, in a new random order each round, with
+ * a fresh target directory and flushed write-back before each run, so that machine noise hits
+ * all sides alike; the figures are medians. Same interpreter for all (`MKVENV_BENCH_PYTHON`).
+ *
+ * It prints:
+ * - the floor: `deno run` of an empty script, which no Deno program can beat, and the floor for
+ *   the `--without-pip` tree itself (Deno writing that tree with no logic at all);
+ * - mkvenv's own work: `--without-pip` minus the floor, and the seeding cost (with pip minus
+ *   `--without-pip`);
+ * - the ratios to `python -m venv` with and without pip, to seeded virtualenv, and for create +
+ *   the first `bin/pip --version`;
+ * - the first run on an empty cache (unpack and byte-compile pip) against `python -m venv`;
+ * - N = 1, 4 and 8 ENV_DIRs in one command, and what each venv past the first costs;
+ * - the minor page faults of one run of each (from `/usr/bin/time`, in separate untimed runs).
  *
  * Which mkvenv: `MKVENV_BENCH_BIN` (the words that run it, e.g. a compiled release binary; the
  * CI workflow times the binary it compiles this way). Otherwise `deno run` of the program the
  * binary is compiled from (`dist/mkvenv.js`, scripts/build.ts), built into a scratch directory,
- * because `deno compile` cannot run here; like the binary, it reads no `deno.json`. The
- * `--without-pip` figure of `deno run main.ts` from source, which also loads and
- * transpile-caches 30-odd modules, is printed too.
+ * because `deno compile` cannot run here; like the binary, it reads no `deno.json`. `deno run
+ * main.ts` from source, which also loads and transpile-caches the modules, is timed too.
  *
- * Times include Deno's own start-up. The bench prints it alone (an empty script), mkvenv's
- * `--version`, and mkvenv's first run on an empty cache (unpacking and byte-compiling the pip
- * wheel once), which the timed runs do not include.
- *
- * virtualenv is installed from the local package mirror into a scratch venv (made by mkvenv);
- * without it, its comparison is skipped with a note.
- *
- * `MKVENV_BENCH_BASELINE=REV` adds a before/after comparison in the same run: the program
- * built from the git revision REV (say `main`, or the commit before a change) against this
- * tree's, both with `--without-pip`, the path where start-up is most of the time.
+ * `MKVENV_BENCH_RUNS` (default 15) rounds for the fast sides, `MKVENV_BENCH_SLOW_RUNS` (default
+ * 5) for those that take seconds (`python -m venv` with pip, create + first pip, the empty
+ * cache). virtualenv is installed from the local package mirror (`MKVENV_BENCH_INDEX`) into a
+ * scratch venv made by mkvenv; without it, its comparison is skipped with a note.
+ * `MKVENV_BENCH_BASELINE=REV` adds the program built from git revision REV, `--without-pip`, as
+ * a before/after comparison in the same rounds.
  */
 import { join } from "../lib/disk/paths.ts";
 import { build } from "../scripts/build.ts";
 
 const PYTHON = Deno.env.get("MKVENV_BENCH_PYTHON") ?? "/root/.pyenv/versions/3.12.1/bin/python3.12";
 const RUNS = Number(Deno.env.get("MKVENV_BENCH_RUNS") ?? "15");
+const SLOW_RUNS = Number(Deno.env.get("MKVENV_BENCH_SLOW_RUNS") ?? "5");
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 const SOURCE: readonly string[] = [Deno.execPath(), "run", "--allow-all", MAIN];
 
-/** One side of a comparison: the command that creates a venv at `target`. */
+/** One command timed by the bench. */
 export interface Side {
+  /** What the report calls it. */
   label: string;
-  argv: (target: string) => string[];
-  /** Run after creation, timed with it (e.g. the first `pip --version`). */
-  after?: (target: string) => string[];
-}
-
-/** A comparison of mkvenv with another tool. */
-export interface Case {
-  title: string;
-  ours: Side;
-  theirs: Side;
-  /** The least ratio the issue asks for. */
-  target: number;
-  /** Interleaved runs (default `MKVENV_BENCH_RUNS`): fewer for the slow `python -m venv`. */
-  runs?: number;
+  /** The command for one run, given fresh target directories (`targets` of them). */
+  argv: (targets: string[]) => string[];
+  /** How many target directories a run makes (default 1). */
+  targets?: number;
+  /** Run after `argv`, timed with it (e.g. the first `pip --version`). */
+  after?: (targets: string[]) => string[];
+  /** Each run starts from an empty mkvenv cache. */
+  emptyCache?: boolean;
+  /** Runs for seconds: `SLOW_RUNS` rounds only. */
+  slow?: boolean;
 }
 
 async function exec(argv: string[], env: Record<string, string>): Promise<void> {
@@ -65,40 +70,92 @@ async function settle(): Promise<void> {
   await new Deno.Command("sync", { stdout: "null", stderr: "null" }).output().catch(() => {});
 }
 
-async function timeOnce(side: Side, dir: string, env: Record<string, string>): Promise<number> {
-  const target = join(dir, `t-${crypto.randomUUID().slice(0, 8)}`);
+/** The scratch directory, the shared warm cache, and the environment of every run. */
+interface Bench {
+  dir: string;
+  env: Record<string, string>;
+}
+
+function targetsFor(bench: Bench, side: Side): string[] {
+  const id = crypto.randomUUID().slice(0, 8);
+  return Array.from({ length: side.targets ?? 1 }, (_, i) => join(bench.dir, `t-${id}-${i}`));
+}
+
+function envFor(bench: Bench, side: Side, targets: string[]): Record<string, string> {
+  return side.emptyCache ? { ...bench.env, MKVENV_CACHE_DIR: `${targets[0]}.cache` } : bench.env;
+}
+
+async function cleanUp(targets: string[]): Promise<void> {
+  for (const t of targets) {
+    await Deno.remove(t, { recursive: true }).catch(() => {});
+    await Deno.remove(`${t}.cache`, { recursive: true }).catch(() => {});
+  }
+}
+
+/** One timed run of `side`, in ms. */
+async function timeOnce(bench: Bench, side: Side): Promise<number> {
+  const targets = targetsFor(bench, side);
+  const env = envFor(bench, side, targets);
   await settle();
   const start = performance.now();
-  await exec(side.argv(target), env);
-  if (side.after) await exec(side.after(target), env);
+  await exec(side.argv(targets), env);
+  if (side.after) await exec(side.after(targets), env);
   const elapsed = performance.now() - start;
-  await Deno.remove(target, { recursive: true });
+  await cleanUp(targets);
   return elapsed;
 }
 
-function median(xs: number[]): number {
+/** The minor page faults of one run of `side` (without its `after`), or null. */
+async function faultsOnce(bench: Bench, side: Side): Promise<number | null> {
+  const targets = targetsFor(bench, side);
+  const report = join(bench.dir, "faults.txt");
+  try {
+    await exec(
+      ["/usr/bin/time", "-f", "%R", "-o", report, ...side.argv(targets)],
+      envFor(bench, side, targets),
+    );
+    return Number((await Deno.readTextFile(report)).trim().split("\n").pop());
+  } catch {
+    return null;
+  } finally {
+    await cleanUp(targets);
+  }
+}
+
+/** The median of `xs` (NaN for none). */
+export function median(xs: readonly number[]): number {
+  if (xs.length === 0) return NaN;
   const s = [...xs].sort((a, b) => a - b);
   const mid = Math.floor(s.length / 2);
   return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
-/** Run one case: warm-up, then `runs` interleaved pairs. Returns the two medians in ms. */
-export async function runCase(c: Case, runs = RUNS): Promise<{ ours: number; theirs: number }> {
-  const dir = await Deno.makeTempDir({ prefix: "mkvenv-bench-" });
-  const env = { ...Deno.env.toObject(), MKVENV_CACHE_DIR: join(dir, ".cache") };
-  try {
-    await timeOnce(c.ours, dir, env);
-    await timeOnce(c.theirs, dir, env);
-    const ours: number[] = [];
-    const theirs: number[] = [];
-    for (let i = 0; i < runs; i++) {
-      ours.push(await timeOnce(c.ours, dir, env));
-      theirs.push(await timeOnce(c.theirs, dir, env));
-    }
-    return { ours: median(ours), theirs: median(theirs) };
-  } finally {
-    await Deno.remove(dir, { recursive: true }).catch(() => {});
+function shuffle<T>(xs: T[]): T[] {
+  for (let i = xs.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [xs[i], xs[j]] = [xs[j]!, xs[i]!];
   }
+  return xs;
+}
+
+/**
+ * Time every side in the same rounds (a warm-up run each first), in a new random order each
+ * round; slow sides take part in the first `SLOW_RUNS` rounds only. Returns the times by side.
+ */
+export async function timeRounds(
+  bench: Bench,
+  sides: readonly Side[],
+  progress: (line: string) => void = () => {},
+): Promise<Map<Side, number[]>> {
+  const times = new Map<Side, number[]>(sides.map((s) => [s, []]));
+  for (const side of sides) if (!side.emptyCache) await timeOnce(bench, side);
+  const rounds = Math.max(RUNS, SLOW_RUNS);
+  for (let round = 0; round < rounds; round++) {
+    const now = sides.filter((s) => round < (s.slow ? SLOW_RUNS : RUNS));
+    for (const side of shuffle([...now])) times.get(side)!.push(await timeOnce(bench, side));
+    progress(`round ${round + 1}/${rounds}`);
+  }
+  return times;
 }
 
 /** The words that run mkvenv in the timed runs (see the header); set by `chooseMkvenv`. */
@@ -116,62 +173,22 @@ async function chooseMkvenv(dir: string): Promise<string> {
   return "mkvenv = deno run of dist/mkvenv.js as scripts/build.ts makes it (what the binary runs)";
 }
 
-const mkvenvSide = (extra: string[], words?: readonly string[]): Side => ({
-  label: `mkvenv ${extra.join(" ")}`.trim(),
-  argv: (t) => [...(words ?? MKVENV), "-p", PYTHON, ...extra, t],
+const mkvenv = (label: string, extra: string[], more: Partial<Side> = {}): Side => ({
+  label,
+  argv: (t) => [...MKVENV, "-p", PYTHON, ...extra, ...t],
+  ...more,
 });
-const withoutPip: Side = {
-  label: `${PYTHON} -m venv --without-pip`,
-  argv: (t) => [PYTHON, "-m", "venv", "--without-pip", t],
-};
-
-const SLOW_RUNS = Number(Deno.env.get("MKVENV_BENCH_SLOW_RUNS") ?? "5");
-const venvWithPip: Side = {
-  label: `${PYTHON} -m venv`,
-  argv: (t) => [PYTHON, "-m", "venv", t],
-};
-const firstPip = (t: string) => [join(t, "bin", "pip"), "--version"];
-
-/** The comparisons `deno task bench` runs. */
-export const CASES: Case[] = [
-  {
-    title: "create a venv with pip (the default)",
-    ours: mkvenvSide([]),
-    theirs: venvWithPip,
-    target: 40,
-    runs: SLOW_RUNS,
-  },
-  {
-    title: "create a venv, then its first bin/pip --version",
-    ours: { ...mkvenvSide([]), after: firstPip },
-    theirs: { ...venvWithPip, after: firstPip },
-    target: 10,
-    runs: SLOW_RUNS,
-  },
-  {
-    title: "create a venv without pip",
-    ours: mkvenvSide(["--without-pip"]),
-    theirs: withoutPip,
-    target: 2,
-  },
-  {
-    title: "create a venv without pip, mkvenv run from source (deno run main.ts)",
-    ours: mkvenvSide(["--without-pip"], SOURCE),
-    theirs: withoutPip,
-    target: 2,
-  },
-];
+const firstPip = (t: string[]) => [join(t[0]!, "bin", "pip"), "--version"];
 
 /**
  * A scratch venv (made by mkvenv) with virtualenv installed from the local package mirror, or
- * null when that fails (no mirror, no network). Its `virtualenv` seeds pip from its own cache,
- * which the warm-up run fills.
+ * why not (no mirror, no network). Its `virtualenv` seeds pip from its own app-data cache, which
+ * the warm-up run fills.
  */
-async function virtualenvCase(dir: string): Promise<Case | string> {
-  const tool = join(dir, "virtualenv-tool");
-  const env = { ...Deno.env.toObject(), MKVENV_CACHE_DIR: join(dir, ".cache") };
+async function virtualenvSide(bench: Bench): Promise<Side | string> {
+  const tool = join(bench.dir, "virtualenv-tool");
   try {
-    await exec([...SOURCE, "-p", PYTHON, tool], env);
+    await exec([...SOURCE, "-p", PYTHON, tool], bench.env);
     await exec([
       join(tool, "bin", "pip"),
       "install",
@@ -179,42 +196,36 @@ async function virtualenvCase(dir: string): Promise<Case | string> {
       "--index-url",
       Deno.env.get("MKVENV_BENCH_INDEX") ?? "file:///opt/pypi/simple",
       "virtualenv",
-    ], { ...env, PIP_DEFAULT_TIMEOUT: "5", PIP_RETRIES: "0" });
+    ], { ...bench.env, PIP_DEFAULT_TIMEOUT: "5", PIP_RETRIES: "0" });
   } catch (e: unknown) {
     return `virtualenv comparison skipped: cannot install virtualenv from the local mirror (${
       String(e).split("\n")[0]
     })`;
   }
-  const appData = join(dir, "virtualenv-app-data");
+  const appData = join(bench.dir, "virtualenv-app-data");
   return {
-    title: "create a venv with pip, against virtualenv (seeded, warm app-data)",
-    ours: mkvenvSide([]),
-    theirs: {
-      label: "virtualenv",
-      // No periodic update: it starts a background process that would slow the next run.
-      argv: (t) => [
-        "env",
-        `VIRTUALENV_OVERRIDE_APP_DATA=${appData}`,
-        join(tool, "bin", "virtualenv"),
-        "-q",
-        "--no-periodic-update",
-        "-p",
-        PYTHON,
-        t,
-      ],
-    },
-    target: 5,
+    label: "virtualenv (seeded, warm app-data)",
+    // No periodic update: it starts a background process that would slow the next run.
+    argv: (t) => [
+      "env",
+      `VIRTUALENV_OVERRIDE_APP_DATA=${appData}`,
+      join(tool, "bin", "virtualenv"),
+      "-q",
+      "--no-periodic-update",
+      "-p",
+      PYTHON,
+      t[0]!,
+    ],
   };
 }
 
 /**
- * The `MKVENV_BENCH_BASELINE` comparison: the program of git revision `rev` (exported into
- * `dir` and built with its own scripts/build.ts) against this tree's, without pip; or a note
- * saying why it cannot be made.
+ * The `MKVENV_BENCH_BASELINE` side: the program of git revision `rev` (exported into the
+ * scratch directory and built with its own scripts/build.ts), without pip; or why not.
  */
-async function baselineCase(dir: string, rev: string): Promise<Case | string> {
-  const tree = join(dir, "baseline");
-  const program = join(dir, "baseline.js");
+async function baselineSide(bench: Bench, rev: string): Promise<Side | string> {
+  const tree = join(bench.dir, "baseline");
+  const program = join(bench.dir, "baseline.js");
   try {
     await Deno.mkdir(tree);
     const root = new URL("..", import.meta.url).pathname;
@@ -236,28 +247,22 @@ async function baselineCase(dir: string, rev: string): Promise<Case | string> {
     return `baseline comparison skipped: cannot build ${rev} (${String(e).split("\n")[0]})`;
   }
   return {
-    title: `create a venv without pip, this tree against ${rev} (before/after)`,
-    ours: mkvenvSide(["--without-pip"]),
-    theirs: {
-      label: `mkvenv ${rev}`,
-      argv: (t) => [
-        Deno.execPath(),
-        "run",
-        "--allow-all",
-        "--no-config",
-        program,
-        "-p",
-        PYTHON,
-        "--without-pip",
-        t,
-      ],
-    },
-    // Not slower: the same time within the noise of interleaved medians.
-    target: 0.97,
+    label: `mkvenv ${rev} --without-pip`,
+    argv: (t) => [
+      Deno.execPath(),
+      "run",
+      "--allow-all",
+      "--no-config",
+      program,
+      "-p",
+      PYTHON,
+      "--without-pip",
+      t[0]!,
+    ],
   };
 }
 
-/** An entry of a venv's tree, parents first: what the floor script re-creates. */
+/** An entry of a venv's tree, parents first: what the tree floor script re-creates. */
 type TreeEntry =
   | { kind: "dir"; rel: string }
   | { kind: "link"; rel: string; target: string }
@@ -281,11 +286,11 @@ function treeEntries(root: string, rel = ""): TreeEntry[] {
 }
 
 /**
- * The floor: Deno making the same `--without-pip` tree with no logic at all (one manifest read,
- * then mkdir, symlink and write for each entry in a stage, and one rename), the least any
- * `deno run` program can take for it.
+ * Deno making the same `--without-pip` tree with no logic at all (one manifest read, then
+ * mkdir, symlink and write for each entry in a stage, and one rename): the least any `deno run`
+ * program can take for that tree.
  */
-const FLOOR_SCRIPT = `const [manifest, target] = Deno.args;
+const TREE_FLOOR_SCRIPT = `const [manifest, target] = Deno.args;
 const stage = target + ".stage";
 Deno.mkdirSync(stage);
 for (const e of JSON.parse(Deno.readTextFileSync(manifest))) {
@@ -297,93 +302,144 @@ for (const e of JSON.parse(Deno.readTextFileSync(manifest))) {
 Deno.renameSync(stage, target);
 `;
 
-interface Baselines {
-  /** `deno run` of an empty script. */
-  deno: number;
-  /** mkvenv --version. */
-  startup: number;
-  /** Deno writing mkvenv's `--without-pip` tree with no logic. */
-  floor: number;
-  /** mkvenv's first run on an empty cache. */
-  cold: number;
+/** The floor sides: an empty script, and the `--without-pip` tree written with no logic. */
+async function floorSides(bench: Bench): Promise<{ empty: Side; tree: Side }> {
+  const empty = join(bench.dir, "empty.js");
+  await Deno.writeTextFile(empty, "");
+  const reference = join(bench.dir, "reference");
+  await exec([...MKVENV, "-p", PYTHON, "--without-pip", reference], bench.env);
+  const manifest = join(bench.dir, "tree.json");
+  await Deno.writeTextFile(manifest, JSON.stringify(treeEntries(reference)));
+  const script = join(bench.dir, "tree_floor.js");
+  await Deno.writeTextFile(script, TREE_FLOOR_SCRIPT);
+  return {
+    empty: { label: "deno run of an empty script", argv: () => [Deno.execPath(), "run", empty] },
+    tree: {
+      label: "Deno writing the --without-pip tree with no logic",
+      argv: (t) => [Deno.execPath(), "run", "-A", "--no-config", script, manifest, t[0]!],
+    },
+  };
 }
 
-async function baselines(): Promise<Baselines> {
+const ms = (x: number) => `${x.toFixed(x < 100 ? 1 : 0)} ms`;
+const met = (ok: boolean) => (ok ? "met" : "NOT met");
+
+if (import.meta.main) {
   const dir = await Deno.makeTempDir({ prefix: "mkvenv-bench-" });
+  const bench: Bench = {
+    dir,
+    env: { ...Deno.env.toObject(), MKVENV_CACHE_DIR: join(dir, "cache") },
+  };
   try {
-    const env = { ...Deno.env.toObject(), MKVENV_CACHE_DIR: join(dir, ".cache") };
-    const cold = await timeOnce(mkvenvSide([]), dir, env);
-    const empty = join(dir, "empty.js");
-    await Deno.writeTextFile(empty, "");
-    const reference = join(dir, "reference");
-    await exec(mkvenvSide(["--without-pip"]).argv(reference), env);
-    const manifest = join(dir, "tree.json");
-    await Deno.writeTextFile(manifest, JSON.stringify(treeEntries(reference)));
-    const floorScript = join(dir, "floor.js");
-    await Deno.writeTextFile(floorScript, FLOOR_SCRIPT);
-    const floorSide: Side = {
-      label: "floor",
-      argv: (t) => [Deno.execPath(), "run", "-A", "--no-config", floorScript, manifest, t],
+    const which = await chooseMkvenv(dir);
+    const floor = await floorSides(bench);
+    const nopip = mkvenv("mkvenv --without-pip", ["--without-pip"]);
+    const pip = mkvenv("mkvenv", []);
+    const sides = {
+      floor: floor.empty,
+      treeFloor: floor.tree,
+      nopip,
+      source: {
+        label: "mkvenv --without-pip from source (deno run main.ts)",
+        argv: (t: string[]) => [...SOURCE, "-p", PYTHON, "--without-pip", t[0]!],
+      },
+      pip,
+      n4: mkvenv("mkvenv, 4 ENV_DIRs", [], { targets: 4 }),
+      n8: mkvenv("mkvenv, 8 ENV_DIRs", [], { targets: 8 }),
+      venvNopip: {
+        label: "python -m venv --without-pip",
+        argv: (t: string[]) => [PYTHON, "-m", "venv", "--without-pip", t[0]!],
+      },
+      venv: {
+        label: "python -m venv",
+        argv: (t: string[]) => [PYTHON, "-m", "venv", t[0]!],
+        slow: true,
+      },
+      pipFirst: mkvenv("mkvenv + first pip --version", [], { after: firstPip, slow: true }),
+      venvFirst: {
+        label: "python -m venv + first pip --version",
+        argv: (t: string[]) => [PYTHON, "-m", "venv", t[0]!],
+        after: firstPip,
+        slow: true,
+      },
+      cold: mkvenv("mkvenv, empty cache", [], { emptyCache: true, slow: true }),
     };
-    await timeOnce(floorSide, dir, env);
-    const startup: number[] = [];
-    const deno: number[] = [];
-    const floor: number[] = [];
-    for (let i = 0; i < RUNS; i++) {
-      let start = performance.now();
-      await exec([...MKVENV, "--version"], env);
-      startup.push(performance.now() - start);
-      start = performance.now();
-      await exec([Deno.execPath(), "run", "--no-config", empty], env);
-      deno.push(performance.now() - start);
-      floor.push(await timeOnce(floorSide, dir, env));
+    const all: Side[] = Object.values(sides);
+    const virtualenv = await virtualenvSide(bench);
+    if (typeof virtualenv === "string") console.log(virtualenv);
+    else all.push(virtualenv);
+    const rev = Deno.env.get("MKVENV_BENCH_BASELINE");
+    const baseline = rev ? await baselineSide(bench, rev) : null;
+    if (typeof baseline === "string") console.log(baseline);
+    else if (baseline !== null) all.push(baseline);
+
+    console.log(
+      `interpreter ${PYTHON}; ${which}; ${RUNS} rounds (${SLOW_RUNS} for the slow sides), ` +
+        `sides in random order each round, fresh targets, medians; ${navigator.hardwareConcurrency} cores`,
+    );
+    const progress = Deno.stderr.isTerminal()
+      ? (line: string) => Deno.stderr.writeSync(new TextEncoder().encode(`\r${line} `))
+      : undefined;
+    const times = await timeRounds(bench, all, progress);
+    if (progress) progress("");
+    const t = (side: Side) => median(times.get(side) ?? []);
+    const f = t(sides.floor);
+    const own = t(nopip) - f;
+    const seeding = t(pip) - t(nopip);
+    const perExtra = (t(sides.n8) - t(pip)) / 7;
+    const ratio = (a: Side, b: Side) => t(b) / t(a);
+    const lines = [
+      `Deno floor: ${
+        ms(f)
+      } (deno run of an empty script); the --without-pip tree written by Deno ` +
+      `with no logic: ${ms(t(sides.treeFloor))}`,
+      `mkvenv --without-pip: ${ms(t(nopip))}, its own work above the floor ${ms(own)} ` +
+      `(target <= 8 ms: ${met(own <= 8)}); from source (deno run main.ts): ${ms(t(sides.source))}`,
+      `mkvenv with pip: ${ms(t(pip))}, seeding cost ${ms(seeding)} ` +
+      `(target <= 25 ms: ${met(seeding <= 25)})`,
+      `vs python -m venv --without-pip ${ms(t(sides.venvNopip))}: ` +
+      `${ratio(nopip, sides.venvNopip).toFixed(2)}x`,
+      `vs python -m venv (with pip) ${ms(t(sides.venv))}: ${ratio(pip, sides.venv).toFixed(1)}x ` +
+      `(target 45x: ${met(ratio(pip, sides.venv) >= 45)})`,
+    ];
+    if (typeof virtualenv !== "string") {
+      const r = ratio(pip, virtualenv);
+      lines.push(
+        `vs ${virtualenv.label} ${ms(t(virtualenv))}: ${r.toFixed(1)}x (target 5x: ${met(r >= 5)})`,
+      );
     }
-    return { deno: median(deno), startup: median(startup), floor: median(floor), cold };
+    const rf = ratio(sides.pipFirst, sides.venvFirst);
+    lines.push(
+      `create + first pip --version: mkvenv ${ms(t(sides.pipFirst))}, python -m venv ` +
+        `${ms(t(sides.venvFirst))}: ${rf.toFixed(1)}x (target 10x: ${met(rf >= 10)})`,
+      `empty cache (unpack + byte-compile pip): mkvenv ${ms(t(sides.cold))} ` +
+        `(target <= 1200 ms: ${met(t(sides.cold) <= 1200)}), python -m venv ${
+          ms(t(sides.venv))
+        }: ` +
+        `${ratio(sides.cold, sides.venv).toFixed(1)}x`,
+      `ENV_DIRs in one command: 1 ${ms(t(pip))}, 4 ${ms(t(sides.n4))}, 8 ${ms(t(sides.n8))}; ` +
+        `each past the first ${ms(perExtra)} (target <= 20 ms: ${met(perExtra <= 20)})`,
+    );
+    if (baseline !== null && typeof baseline !== "string") {
+      lines.push(
+        `before/after, --without-pip: ${baseline.label} ${ms(t(baseline))}, this tree ` +
+          `${ms(t(nopip))}: ${ratio(nopip, baseline).toFixed(2)}x`,
+      );
+    }
+    const faultSides: Side[] = [sides.floor, nopip, pip, sides.n8, sides.venvNopip, sides.venv];
+    if (typeof virtualenv !== "string") faultSides.push(virtualenv);
+    const faults: string[] = [];
+    for (const side of faultSides) {
+      const runs: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        const n = await faultsOnce(bench, side);
+        if (n !== null) runs.push(n);
+      }
+      faults.push(`${side.label} ${runs.length ? median(runs).toFixed(0) : "n/a"}`);
+    }
+    lines.push(`minor page faults per run (median of 3): ${faults.join("; ")}`);
+    for (const line of lines) console.log(line);
   } finally {
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
-}
-
-if (import.meta.main) {
-  const scratch = await Deno.makeTempDir({ prefix: "mkvenv-bench-tools-" });
-  const which = await chooseMkvenv(scratch);
-  console.log(
-    `interpreter: ${PYTHON}; ${RUNS} interleaved runs each (${SLOW_RUNS} against python -m venv ` +
-      `with pip), medians, fresh target each run; ${which}; Deno start-up included`,
-  );
-  const { deno, startup, floor, cold } = await baselines();
-  console.log(
-    `Deno start-up alone (deno run of an empty script): ${deno.toFixed(1)} ms; ` +
-      `mkvenv --version: ${startup.toFixed(1)} ms; ` +
-      `Deno writing the same --without-pip tree with no logic (the floor): ${
-        floor.toFixed(1)
-      } ms; ` +
-      `first run on an empty cache (unpack + byte-compile pip once): ${cold.toFixed(0)} ms`,
-  );
-  // `deno task bench WORD`: only the comparisons whose title contains WORD.
-  const only = Deno.args[0];
-  const wanted = (title: string) => only === undefined || title.includes(only);
-  const cases = [...CASES];
-  if (wanted("virtualenv")) {
-    const ve = await virtualenvCase(scratch);
-    if (typeof ve === "string") console.log(ve);
-    else cases.push(ve);
-  }
-  const baseline = Deno.env.get("MKVENV_BENCH_BASELINE");
-  if (baseline) {
-    const before = await baselineCase(scratch, baseline);
-    if (typeof before === "string") console.log(before);
-    else cases.push(before);
-  }
-  for (const c of cases.filter((c) => wanted(c.title))) {
-    const r = await runCase(c, c.runs ?? RUNS);
-    const ratio = r.theirs / r.ours;
-    console.log(
-      `${c.title}: mkvenv ${r.ours.toFixed(1)} ms, ${c.theirs.label} ${r.theirs.toFixed(1)} ms: ` +
-        `mkvenv is ${ratio.toFixed(ratio < 2 ? 2 : 1)}x faster (target ${c.target}x${
-          ratio >= c.target ? ", met" : ", NOT met"
-        })`,
-    );
-  }
-  await Deno.remove(scratch, { recursive: true }).catch(() => {});
 }

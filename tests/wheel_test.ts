@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { BuildError } from "../lib/errors.ts";
 import {
+  base64UrlNoPad,
   normalizeName,
   parseEntryPoints,
   parseHeaders,
@@ -101,6 +102,27 @@ Deno.test(
     assert.equal(
       recordHash(new Uint8Array()),
       "sha256=47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU",
+    );
+  },
+);
+
+Deno.test(
+  "base64UrlNoPad() matches Python's urlsafe base64 without padding, at every length",
+  DEV_PYTHONS,
+  async () => {
+    const inputs = Array.from(
+      { length: 70 },
+      (_, n) => Uint8Array.from({ length: n }, (_, i) => (i * 97 + n * 31 + 250) & 255),
+    );
+    const out = await run(PY312, [
+      "-c",
+      "import base64, json, sys\n" +
+      "for data in json.load(sys.stdin):\n" +
+      "    print(base64.urlsafe_b64encode(bytes(data)).decode().rstrip('='))",
+    ], { stdin: JSON.stringify(inputs.map((bytes) => [...bytes])) });
+    assert.deepEqual(
+      inputs.map(base64UrlNoPad),
+      out.stdout.split("\n").slice(0, -1),
     );
   },
 );

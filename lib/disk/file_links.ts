@@ -93,6 +93,31 @@ export class FilePlacer {
     }
   }
 
+  /**
+   * Place `fromDir + path` at `toDir + path` for each of `paths` from `start` up to `end`, as
+   * `place` does; hard links go straight to the system call. Throws `BuildError` when one
+   * cannot be placed.
+   */
+  placeAll(
+    fromDir: string,
+    toDir: string,
+    paths: readonly string[],
+    start = 0,
+    end = paths.length,
+  ): void {
+    const stop = Math.min(end, paths.length);
+    let i = start;
+    if (this.#mode === "hardlink") {
+      try {
+        for (; i < stop; i++) Deno.linkSync(fromDir + paths[i], toDir + paths[i]);
+        return;
+      } catch {
+        // this one again the slow way, which says why or falls back to copies
+      }
+    }
+    for (; i < stop; i++) this.place(fromDir + paths[i], toDir + paths[i]);
+  }
+
   #placeOnce(from: string, to: string): void {
     if (this.#mode === "hardlink") {
       try {

@@ -13,18 +13,33 @@ import { launcherName, peMachine, type WindowsMachine } from "./console_scripts.
 import { BuildError, q } from "../errors.ts";
 import { FilePlacer, installModes, type LinkMode, processUmask } from "../disk/file_links.ts";
 import type { InterpreterInfo } from "../discovery/interpreter.ts";
-import { pathFor, type VenvLayout } from "../venv/layout.ts";
+import { computeLayout, defaultBuildOptions, pathFor, type VenvLayout } from "../venv/layout.ts";
 import { compareVersions, parseVersion, specifierAdmits } from "../discovery/pep440.ts";
 import { coreDeps } from "../venv/pip.ts";
-import { normalizeName, parseWheelFilename, type Wheel } from "./wheel.ts";
+import { normalizeName, parseWheelFilename } from "./wheel.ts";
 import {
   type CachedBytecode,
   cachedBytecode,
   type CachedWheel,
   cachedWheel,
   categoryDir,
+  makeInstall,
+  storedBytecode,
+  storedInstall,
+  type WheelSummary,
 } from "./wheel_cache.ts";
-import { carryOutInstall, installSchemeOf, planWheelInstall } from "./wheel_install.ts";
+import {
+  bytecodeInEntry,
+  type CachedInstall,
+  carryOutCachedInstall,
+  installSchemeOf,
+  type InstallShape,
+  installShapeOf,
+  placedCount,
+  planCachedInstall,
+  shapeKey,
+  venvWrites,
+} from "./wheel_install.ts";
 
 /** The directory Debian, Ubuntu and Fedora put pip and setuptools wheels in. */
 export const SYSTEM_WHEEL_DIR = "/usr/share/python-wheels";
@@ -129,7 +144,7 @@ export function candidateWheels(
  * Why the wheel cannot seed the interpreter (its Requires-Python excludes it, or it is not
  * pure Python 3), or null when it can.
  */
-export function incompatibility(wheel: Wheel, info: InterpreterInfo): string | null {
+export function incompatibility(wheel: WheelSummary, info: InterpreterInfo): string | null {
   const version = info.version.join(".");
   if (!wheel.filename.platformTags.includes("any")) {
     return `it is built for ${wheel.filename.platformTags.join(".")}, not pure Python`;
@@ -155,11 +170,28 @@ export function incompatibility(wheel: Wheel, info: InterpreterInfo): string | n
   return null;
 }
 
+/**
+ * The shape of the venvs `info` makes (where site-packages and the scripts are, relative to the
+ * venv): the same for every venv of an interpreter, whatever its path.
+ */
+export function seedShape(info: InterpreterInfo): InstallShape {
+  const root = info.platform === "windows" ? "C:\\venv" : "/venv";
+  const layout = computeLayout(info, root, { ...defaultBuildOptions(info.platform), cwd: root });
+  const shape = installShapeOf(installSchemeOf(layout));
+  if (shape === null) throw new Error("bug: the venv layout puts site-packages outside the venv");
+  return shape;
+}
+
 /** A wheel chosen and cached for seeding. */
 export interface SeedPackage {
   cached: CachedWheel;
-  bytecode: CachedBytecode | null;
+  /** Its bytecode for the interpreter, if any (read from the cache when first asked for). */
+  readonly bytecode: CachedBytecode | null;
   origin: string;
+  /** Its install plan for venvs of `shape` (stored in the cache: see `makeInstall`). */
+  install: CachedInstall;
+  /** `shapeKey` of the venvs `install` is for. */
+  shape: string;
 }
 
 /** What `prepareSeed` found; pass it to `seedPip`, then call `dispose`. */
@@ -235,15 +267,15 @@ export async function prepareSeed(
     const chosen = new Map<string, { cached: CachedWheel; origin: string }>();
     for (const path of options.pipWheels ?? []) {
       const cached = await cachedWheelIn(path);
-      const project = normalizeName(cached.wheel.name);
+      const project = normalizeName(cached.summary.name);
       if (!wanted.includes(project)) {
         throw new BuildError(
-          `Cannot seed with the wheel ${q(path)}: it is ${cached.wheel.name}, and ${
+          `Cannot seed with the wheel ${q(path)}: it is ${cached.summary.name}, and ${
             describe(info)
           } is seeded with ${wanted.join(" and ")}; pass a wheel of ${wanted.join(" or ")}`,
         );
       }
-      const why = incompatibility(cached.wheel, info);
+      const why = incompatibility(cached.summary, info);
       if (why !== null) {
         throw new BuildError(
           `Cannot seed ${describe(info)} with the wheel ${q(path)}: ${why}; pass a ${project} ` +
@@ -261,34 +293,48 @@ export async function prepareSeed(
       const systemDir = options.systemWheelDir === undefined
         ? (info.platform === "windows" ? null : SYSTEM_WHEEL_DIR)
         : options.systemWheelDir;
-      const systemNames = systemDir === null ? null : listWheels(systemDir);
-      const listings: WheelListings = {
-        wheelPkgDir: info.wheelPkgDir === null ? null : listWheels(info.wheelPkgDir),
-        systemDir: systemDir === null || systemNames === null
-          ? null
-          : { path: systemDir, names: systemNames },
-      };
       if (info.ensurepip !== null) looked.add(info.ensurepip.bundledDir);
       if (info.wheelPkgDir !== null) looked.add(info.wheelPkgDir);
       if (systemDir !== null) looked.add(systemDir);
-      for (const project of missing) {
-        for (const candidate of candidateWheels(info, project, listings)) {
-          let cached: CachedWheel;
-          try {
-            cached = await cachedWheelIn(candidate.path);
-          } catch (e: unknown) {
-            if (!(e instanceof BuildError)) throw e;
-            rejected.push(`${pathFor(info.platform).basename(candidate.path)}: ${e.message}`);
-            continue;
+      const tried = new Set<string>();
+      const choose = async (listings: WheelListings) => {
+        for (const project of missing) {
+          if (chosen.has(project)) continue;
+          for (const candidate of candidateWheels(info, project, listings)) {
+            if (tried.has(candidate.path)) continue;
+            tried.add(candidate.path);
+            let cached: CachedWheel;
+            try {
+              cached = await cachedWheelIn(candidate.path);
+            } catch (e: unknown) {
+              if (!(e instanceof BuildError)) throw e;
+              rejected.push(`${pathFor(info.platform).basename(candidate.path)}: ${e.message}`);
+              continue;
+            }
+            const why = incompatibility(cached.summary, info);
+            if (why !== null) {
+              rejected.push(`${pathFor(info.platform).basename(candidate.path)}: ${why}`);
+              continue;
+            }
+            chosen.set(project, { cached, origin: candidate.origin });
+            break;
           }
-          const why = incompatibility(cached.wheel, info);
-          if (why !== null) {
-            rejected.push(`${pathFor(info.platform).basename(candidate.path)}: ${why}`);
-            continue;
-          }
-          chosen.set(project, { cached, origin: candidate.origin });
-          break;
         }
+      };
+      // The directories are listed only when the wheels found before them do not do: the
+      // candidates they add come after the others (see `candidateWheels`).
+      const [major, minor] = info.version;
+      const pkgDirFirst = info.ensurepip !== null && (major > 3 || minor >= 10);
+      const listPkgDir = () => info.wheelPkgDir === null ? null : listWheels(info.wheelPkgDir);
+      await choose({ wheelPkgDir: pkgDirFirst ? listPkgDir() : null, systemDir: null });
+      if (missing.some((p) => !chosen.has(p))) {
+        const systemNames = systemDir === null ? null : listWheels(systemDir);
+        await choose({
+          wheelPkgDir: listPkgDir(),
+          systemDir: systemDir === null || systemNames === null
+            ? null
+            : { path: systemDir, names: systemNames },
+        });
       }
     }
     if (!chosen.has("pip")) {
@@ -311,12 +357,28 @@ export async function prepareSeed(
     }
 
     const packages: SeedPackage[] = [];
+    const shape = seedShape(info);
     for (const project of wanted) {
       const entry = chosen.get(project);
       if (entry === undefined) continue;
-      log?.(
-        `seeding ${entry.cached.wheel.name} ${entry.cached.wheel.version} from ${entry.origin}`,
-      );
+      const { name, version } = entry.cached.summary;
+      log?.(`seeding ${name} ${version} from ${entry.origin}`);
+      // The warm path: the plan stored with the wheel, and nothing else read.
+      const stored = storedInstall(entry.cached, shape, info.cacheTag);
+      if (stored !== null) {
+        let bytecode: CachedBytecode | null | undefined;
+        packages.push({
+          ...entry,
+          get bytecode() {
+            return bytecode === undefined
+              ? (bytecode = storedBytecode(entry.cached, info.cacheTag))
+              : bytecode;
+          },
+          install: stored,
+          shape: shapeKey(shape),
+        });
+        continue;
+      }
       let bytecode: CachedBytecode | null;
       try {
         bytecode = await cachedBytecode(entry.cached, {
@@ -331,7 +393,14 @@ export async function prepareSeed(
         log?.(`cannot write bytecode into the cache (${failureText(e)}): seeding without it`);
         bytecode = null;
       }
-      packages.push({ ...entry, bytecode });
+      const install = await makeInstall(
+        entry.cached,
+        shape,
+        info.cacheTag,
+        bytecode,
+        log ? { log } : {},
+      );
+      packages.push({ ...entry, bytecode, install, shape: shapeKey(shape) });
     }
     return {
       info,
@@ -378,7 +447,7 @@ function windowsMachine(info: InterpreterInfo): WindowsMachine {
 }
 
 function windowsLaunchers(plan: SeedPlan, info: InterpreterInfo) {
-  const pip = plan.packages.find((p) => normalizeName(p.cached.wheel.name) === "pip");
+  const pip = plan.packages.find((p) => normalizeName(p.cached.summary.name) === "pip");
   if (pip === undefined) throw new Error("bug: no pip in the seed plan");
   const machine = windowsMachine(info);
   const read = (gui: boolean) => {
@@ -400,7 +469,17 @@ function windowsLaunchers(plan: SeedPlan, info: InterpreterInfo) {
  * the error that says so, after dropping the damaged entry so that the next run builds it
  * again; else null.
  */
-function damagedEntryError(pkg: SeedPackage, sources: readonly string[]): BuildError | null {
+function damagedEntryError(
+  pkg: SeedPackage,
+  install: CachedInstall,
+  platform: VenvLayout["platform"],
+): BuildError | null {
+  const sep = pathFor(platform).sep;
+  const under = (base: string, rel: string) => (rel === "" ? base : `${base}${sep}${rel}`);
+  const sources = [
+    ...install.links.flatMap((g) => g.paths.map((p) => under(under(pkg.cached.dir, g.from), p))),
+    ...install.pythonScripts.map((s) => under(pkg.cached.dir, s.from)),
+  ];
   const missing = sources.find((from) => {
     try {
       return !Deno.lstatSync(from).isFile;
@@ -419,7 +498,7 @@ function damagedEntryError(pkg: SeedPackage, sources: readonly string[]): BuildE
     // dropped by a concurrent mkvenv already
   }
   return new BuildError(
-    `Cannot install ${pkg.cached.wheel.name} from the cache entry ${q(entry)}: its file ` +
+    `Cannot install ${pkg.cached.summary.name} from the cache entry ${q(entry)}: its file ` +
       `${q(missing)} is missing; the entry was removed, so running mkvenv again rebuilds it ` +
       `(to clear the whole cache, remove ${q(dirname(dirname(pkg.cached.dir)))})`,
   );
@@ -429,12 +508,26 @@ function damagedEntryError(pkg: SeedPackage, sources: readonly string[]): BuildE
  * Refuse a venv where one of pip's files would have a path longer than the system takes: it
  * could be written (in a stage with a shorter name) but never opened. Throws `BuildError`.
  */
-function checkPathLengths(layout: VenvLayout, paths: readonly string[]): void {
+function checkPathLengths(
+  layout: VenvLayout,
+  install: CachedInstall,
+  writes: readonly { path: string }[],
+): void {
   const limit = PATH_LIMIT[layout.platform];
-  let longest = "";
-  for (const path of paths) if (path.length > longest.length) longest = path;
-  // A UTF-16 code unit is at most 3 bytes of UTF-8: most venvs need no encoding at all.
-  if (longest.length * 3 <= limit) return;
+  // A UTF-16 code unit is at most 3 bytes of UTF-8: most venvs need no path built or encoded.
+  let longest = 0;
+  for (const group of install.links) {
+    const base = layout.envDir.length + group.to.length + 2;
+    for (const p of group.paths) longest = Math.max(longest, base + p.length);
+  }
+  for (const w of writes) longest = Math.max(longest, w.path.length);
+  if (longest * 3 <= limit) return;
+  const sep = pathFor(layout.platform).sep;
+  const under = (base: string, rel: string) => (rel === "" ? base : `${base}${sep}${rel}`);
+  const paths = [
+    ...install.links.flatMap((g) => g.paths.map((p) => under(under(layout.envDir, g.to), p))),
+    ...writes.map((w) => w.path),
+  ];
   for (const path of paths) {
     const bytes = new TextEncoder().encode(path).length;
     if (bytes > limit) {
@@ -469,9 +562,11 @@ export async function seedPip(
   const modes = installModes(processUmask());
   const placer = new FilePlacer(options.linkMode ?? "hardlink", options.log, modes);
   const scheme = installSchemeOf(layout);
+  const shape = installShapeOf(scheme);
+  if (shape === null) throw new Error("bug: the venv's scheme is outside the venv");
   const launchers = layout.platform === "windows" ? windowsLaunchers(plan, plan.info) : null;
   for (const pkg of plan.packages) {
-    const project = normalizeName(pkg.cached.wheel.name);
+    const project = normalizeName(pkg.cached.summary.name);
     const present = options.skipInstalled === false
       ? null
       : installedDistInfo(layout.purelibDir, project);
@@ -479,33 +574,32 @@ export async function seedPip(
       options.log?.(`${present} is already installed: leaving it`);
       continue;
     }
-    const pythonScripts = new Map<string, Uint8Array>();
-    for (const file of pkg.cached.wheel.files) {
-      if (!file.pythonScript) continue;
-      pythonScripts.set(
-        file.path,
-        Deno.readFileSync(join(categoryDir(pkg.cached, file.category), ...file.path.split("/"))),
-      );
-    }
-    const installPlan = planWheelInstall(scheme, {
-      cached: pkg.cached,
-      bytecode: pkg.bytecode,
-      pythonScripts,
-      launchers,
-      modes,
-    });
-    checkPathLengths(layout, [
-      ...installPlan.links.map((l) => l.to),
-      ...installPlan.writes.map((w) => w.path),
-    ]);
+    // Another shape than the one prepared (never from the builder): planned now.
+    const install = shapeKey(shape) === pkg.shape
+      ? pkg.install
+      : planCachedInstall(shape, pkg.cached.wheel, bytecodeInEntry(pkg.cached, pkg.bytecode));
     try {
-      await carryOutInstall(installPlan, placer, options.at ? { at: options.at } : {});
+      const writes = venvWrites(scheme, install, {
+        readScript: (from) => Deno.readFileSync(join(pkg.cached.dir, from)),
+        launchers,
+        modes,
+      });
+      checkPathLengths(layout, install, writes);
+      await carryOutCachedInstall(
+        scheme,
+        install,
+        pkg.cached.dir,
+        placer,
+        writes,
+        options.at ? { at: options.at } : {},
+      );
     } catch (e: unknown) {
-      throw damagedEntryError(pkg, installPlan.links.map((l) => l.from)) ?? e;
+      throw damagedEntryError(pkg, install, layout.platform) ?? e;
     }
     options.log?.(
-      `installed ${pkg.cached.wheel.name} ${pkg.cached.wheel.version} ` +
-        `(${installPlan.links.length} files by ${placer.mode})`,
+      `installed ${install.name} ${install.version} (${
+        placedCount(install)
+      } files by ${placer.mode})`,
     );
   }
 }

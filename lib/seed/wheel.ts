@@ -189,11 +189,26 @@ const DIGESTS: Record<string, string> = {
   sha512: "SHA-512",
 };
 
-/** URL-safe base64 without padding, as RECORD writes hashes. */
+const BASE64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/**
+ * URL-safe base64 without padding, as RECORD writes hashes. By hand: `btoa` would load
+ * Deno's base64 code on first use, which costs a run more than the few hashes it writes.
+ */
 export function base64UrlNoPad(bytes: Uint8Array): string {
-  let binary = "";
-  for (const b of bytes) binary += String.fromCharCode(b);
-  return btoa(binary).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+  let out = "";
+  let i = 0;
+  for (; i + 2 < bytes.length; i += 3) {
+    const n = (bytes[i]! << 16) | (bytes[i + 1]! << 8) | bytes[i + 2]!;
+    out += BASE64URL[n >> 18]! + BASE64URL[(n >> 12) & 63]! + BASE64URL[(n >> 6) & 63]! +
+      BASE64URL[n & 63]!;
+  }
+  if (i < bytes.length) {
+    const n = (bytes[i]! << 16) | ((bytes[i + 1] ?? 0) << 8);
+    out += BASE64URL[n >> 18]! + BASE64URL[(n >> 12) & 63]!;
+    if (i + 1 < bytes.length) out += BASE64URL[(n >> 6) & 63]!;
+  }
+  return out;
 }
 
 /** The RECORD hash of `data`: `sha256=` + URL-safe base64 without padding. */

@@ -3,8 +3,11 @@
  * later venv only links its files. Layout under the cache root:
  *
  *   wheels/<sha256>/wheel.json          the checked `Wheel` (files, hashes, entry points)
+ *   wheels/<sha256>/summary.json        the same without the file list: all a warm run reads
  *   wheels/<sha256>/files/<category>/…  the files, by install category (purelib, scripts, …)
  *   wheels/<sha256>/pyc/<cache_tag>/    bytecode for one interpreter family, with pyc.json
+ *   wheels/<sha256>/plans/<key>.json    the install plan for one interpreter family and venv
+ *                                       shape (`CachedInstall`), so a run computes nothing
  *   wheels/by-file/<key>                the sha256 of the wheel file with that path, size,
  *                                       mtime and inode (so a warm run never reads the wheel)
  *
@@ -12,8 +15,9 @@
  * entry or none. Two processes racing build it twice and one rename wins; the loser's copy is
  * removed. Cached files are never written again once published, and are read-only
  * (`readOnlyMode`): venvs hard-link them, so an edit in place through one venv would reach all.
- * An entry that is damaged (of the wrong type, its `wheel.json` missing or garbage) or that
- * mkvenv does not trust (lib/disk/cache.ts) is set aside and built again.
+ * Everything read goes through lib/disk/cache.ts's trust rules; an entry that is damaged (of the
+ * wrong type, its JSON missing or garbage) or that mkvenv does not trust is set aside and built
+ * again.
  */
 import { dirname, join } from "../disk/paths.ts";
 import compileSource from "../../templates/compile_pyc.py" with { type: "text" };
@@ -29,18 +33,33 @@ import {
 } from "../disk/cache.ts";
 import { BuildError, q } from "../errors.ts";
 import { acquireLock } from "../disk/lock.ts";
-import { processUmask } from "../disk/file_links.ts";
 import { readWheel, type Wheel } from "./wheel.ts";
+import {
+  bytecodeInEntry,
+  type CachedInstall,
+  type InstallShape,
+  placedCount,
+  planCachedInstall,
+  shapeKey,
+} from "./wheel_install.ts";
 
 /** Bump when the layout or `wheel.json` changes shape: older entries are then ignored. */
 export const WHEEL_CACHE_FORMAT = 2;
+
+/** A wheel's facts without its file list: all that choosing a seed wheel needs. */
+export type WheelSummary = Omit<Wheel, "files">;
 
 /** A wheel unpacked in the cache. */
 export interface CachedWheel {
   /** `wheels/<sha256>`. */
   dir: string;
   sha256: string;
-  wheel: Wheel;
+  summary: WheelSummary;
+  /**
+   * The whole checked wheel, read from the entry's `wheel.json` on first use (a warm run with
+   * a stored plan never does). Throws `BuildError` when that file is damaged.
+   */
+  readonly wheel: Wheel;
 }
 
 /** One bytecode file in the cache, by its path relative to the wheel's root category. */
@@ -62,6 +81,48 @@ interface WheelJson {
   format: number;
   sha256: string;
   wheel: Wheel;
+}
+
+interface SummaryJson {
+  format: number;
+  sha256: string;
+  summary: WheelSummary;
+}
+
+function summaryOf(wheel: Wheel): WheelSummary {
+  const { files: _, ...summary } = wheel;
+  return summary;
+}
+
+function damaged(dir: string): BuildError {
+  return new BuildError(`The cache entry ${q(dir)} is damaged: remove it and run mkvenv again`);
+}
+
+/** The cached wheel in `dir`, its whole `Wheel` read when first asked for unless given. */
+function entryOf(dir: string, sha256: string, summary: WheelSummary, wheel?: Wheel): CachedWheel {
+  let whole = wheel;
+  return {
+    dir,
+    sha256,
+    summary,
+    get wheel(): Wheel {
+      if (whole === undefined) {
+        const json = readJsonOrNull(join(dir, "wheel.json"));
+        if (!isWheelJson(json, sha256)) throw damaged(dir);
+        whole = json.wheel;
+      }
+      return whole;
+    },
+  };
+}
+
+/** The entry in `dir` when it is trusted and its `wheel.json` and `summary.json` are whole. */
+function wholeEntry(dir: string, sha256: string): CachedWheel | null {
+  if (!isTrustedDir(dir)) return null;
+  const json = readJsonOrNull(join(dir, "wheel.json"));
+  const summary = readJsonOrNull(join(dir, "summary.json"));
+  if (!isWheelJson(json, sha256) || !isSummaryJson(summary, sha256)) return null;
+  return entryOf(dir, sha256, summary.summary, json.wheel);
 }
 
 /** The directory holding a cached wheel's files of one install category. */
@@ -108,6 +169,12 @@ function readJsonOrNull(path: string): unknown {
 /** Whether `dir` is a directory of the cache mkvenv trusts. */
 function isTrustedDir(dir: string): boolean {
   return inspectCachePath(dir, "dir") === null;
+}
+
+function isSummaryJson(value: unknown, sha256: string): value is SummaryJson {
+  const v = value as Partial<SummaryJson> | null;
+  return v !== null && typeof v === "object" && v.format === WHEEL_CACHE_FORMAT &&
+    v.sha256 === sha256 && typeof v.summary === "object" && v.summary !== null;
 }
 
 function isWheelJson(value: unknown, sha256: string): value is WheelJson {
@@ -162,8 +229,6 @@ async function unpack(
   ensureCacheDir(root, dirname(dir));
   sweepStale(dirname(dir));
   const tmp = tempSibling(dir);
-  // A mode the umask keeps needs no chmod: one system call less per file.
-  const umask = processUmask();
   try {
     const made = new Set<string>();
     for (const file of wheel.files) {
@@ -173,23 +238,23 @@ async function unpack(
         Deno.mkdirSync(parent, { recursive: true, mode: 0o755 });
         made.add(parent);
       }
-      // Windows keeps the wheel's modes: a read-only attribute would stop removing the entry.
+      // Deno sets the mode given exactly, whatever the umask. Windows keeps the wheel's modes:
+      // a read-only attribute would stop removing the entry.
       const mode = Deno.build.os === "windows" ? file.mode : readOnlyMode(file.mode);
       Deno.writeFileSync(path, contents.get(file.archivePath)!, { mode });
-      if ((mode & umask) !== 0) Deno.chmodSync(path, mode);
     }
     const json: WheelJson = { format: WHEEL_CACHE_FORMAT, sha256, wheel };
     Deno.writeTextFileSync(join(tmp, "wheel.json"), JSON.stringify(json), { mode: 0o444 });
+    const summary: SummaryJson = { format: WHEEL_CACHE_FORMAT, sha256, summary: summaryOf(wheel) };
+    Deno.writeTextFileSync(join(tmp, "summary.json"), JSON.stringify(summary), { mode: 0o444 });
   } catch (e: unknown) {
     removeQuietly(tmp);
     throw e;
   }
   publish(tmp, dir);
-  const published = readJsonOrNull(join(dir, "wheel.json"));
-  if (!isWheelJson(published, sha256)) {
-    throw new BuildError(`The cache entry ${q(dir)} is damaged: remove it and run mkvenv again`);
-  }
-  return { dir, sha256, wheel: published.wheel };
+  return wholeEntry(dir, sha256) ?? (() => {
+    throw damaged(dir);
+  })();
 }
 
 /**
@@ -209,10 +274,10 @@ async function rebuild(
   const dir = join(root, "wheels", sha256);
   const lock = await acquireLock(`${dir}.lock`, { ...options, what: `the cache entry ${dir}` });
   try {
-    const json = isTrustedDir(dir) ? readJsonOrNull(join(dir, "wheel.json")) : null;
-    if (isWheelJson(json, sha256)) return { dir, sha256, wheel: json.wheel };
+    const whole = wholeEntry(dir, sha256);
+    if (whole !== null) return whole;
     const problem = inspectCachePath(dir, "dir");
-    const why = problem === null ? "its wheel.json is missing, damaged or old" : problem.why;
+    const why = problem === null ? "its JSON is missing, damaged or old" : problem.why;
     options.log?.(`replacing the cache entry ${dir} (${why}) with ${label}`);
     if (problem?.kind !== "missing") discardCachePath(dir);
     return await unpack(root, sha256, bytes, label);
@@ -238,9 +303,10 @@ export async function cachedWheel(
   if (indexPath !== null) {
     const sha256 = readCacheText(indexPath, log)?.trim() ?? null; // null: not indexed yet
     if (sha256 !== null && /^[0-9a-f]{64}$/.test(sha256)) {
+      // The warm path: the summary only (the rest is read if a plan must be made).
       const dir = join(root, "wheels", sha256);
-      const json = isTrustedDir(dir) ? readJsonOrNull(join(dir, "wheel.json")) : null;
-      if (isWheelJson(json, sha256)) return { dir, sha256, wheel: json.wheel };
+      const json = isTrustedDir(dir) ? readJsonOrNull(join(dir, "summary.json")) : null;
+      if (isSummaryJson(json, sha256)) return entryOf(dir, sha256, json.summary);
     }
   }
   let bytes: Uint8Array;
@@ -259,11 +325,10 @@ export async function cachedWheel(
     (b) => b.toString(16).padStart(2, "0"),
   ).join("");
   const dir = join(root, "wheels", sha256);
-  const problem = inspectCachePath(dir, "dir");
-  const json = problem === null ? readJsonOrNull(join(dir, "wheel.json")) : null;
-  let cached: CachedWheel;
-  if (isWheelJson(json, sha256)) cached = { dir, sha256, wheel: json.wheel };
-  else if (problem?.kind !== "missing") {
+  let cached = wholeEntry(dir, sha256);
+  if (cached !== null) {
+    // whole: only the index was missing
+  } else if (inspectCachePath(dir, "dir")?.kind !== "missing") {
     cached = await rebuild(root, sha256, bytes, wheelPath, options);
   } else {
     log?.(`unpacking ${wheelPath} into ${dir}`);
@@ -276,6 +341,13 @@ export async function cachedWheel(
 function isPycJson(value: unknown): value is { files: CachedPycFile[] } {
   const v = value as { files?: unknown } | null;
   return v !== null && typeof v === "object" && Array.isArray(v.files);
+}
+
+/** The bytecode of `cached` for `cacheTag` when it is in the cache; never compiles. */
+export function storedBytecode(cached: CachedWheel, cacheTag: string): CachedBytecode | null {
+  const dir = join(cached.dir, "pyc", cacheTag);
+  const json = isTrustedDir(dir) ? readJsonOrNull(join(dir, "pyc.json")) : null;
+  return isPycJson(json) ? { dir, files: json.files } : null;
 }
 
 /** The bytecode file of `source` (a `/`-separated `.py` path) for `cacheTag`. */
@@ -353,9 +425,9 @@ export async function cachedBytecode(
 ): Promise<CachedBytecode | null> {
   const { python, cacheTag, log } = options;
   const dir = join(cached.dir, "pyc", cacheTag);
+  const stored = storedBytecode(cached, cacheTag);
+  if (stored !== null) return stored;
   const problem = inspectCachePath(dir, "dir");
-  const json = problem === null ? readJsonOrNull(join(dir, "pyc.json")) : null;
-  if (isPycJson(json)) return { dir, files: json.files };
   if (problem?.kind !== "missing") {
     // Published whole or not at all: one without a readable pyc.json is damaged.
     log?.(`replacing the bytecode cache ${dir}: ${problem?.why ?? "its pyc.json is damaged"}`);
@@ -425,4 +497,98 @@ export async function cachedBytecode(
     return null;
   }
   return { dir, files };
+}
+
+/** Bump when `CachedInstall` or its file changes shape: older plans are then made again. */
+export const PLAN_FORMAT = 1;
+
+/** The first line of a stored plan: what it was made for, and its size. */
+interface PlanHeader {
+  format: number;
+  sha256: string;
+  shape: string;
+  cacheTag: string;
+  /** The length of the rest of the file (the plan's JSON), in UTF-16 code units. */
+  length: number;
+  /** How many cached files it places. */
+  placed: number;
+}
+
+function planPath(cached: CachedWheel, shape: InstallShape, cacheTag: string): string {
+  const key = digest(JSON.stringify([PLAN_FORMAT, shapeKey(shape), cacheTag]));
+  return join(cached.dir, "plans", `${key}.json`);
+}
+
+function isCachedInstall(value: unknown): value is CachedInstall {
+  const v = value as Partial<CachedInstall> | null;
+  return v !== null && typeof v === "object" && typeof v.name === "string" &&
+    typeof v.version === "string" && Array.isArray(v.dirs) && Array.isArray(v.links) &&
+    v.links.every((g) => Array.isArray(g?.paths)) && Array.isArray(v.pythonScripts) &&
+    Array.isArray(v.record) && v.record.length === v.pythonScripts.length + 1 &&
+    Array.isArray(v.consoleScripts) && Array.isArray(v.guiScripts) &&
+    typeof v.distInfo === "string" && typeof v.scriptsInRecord === "string";
+}
+
+/**
+ * The stored install plan of `cached` for venvs of `shape` and bytecode of `cacheTag`, or null
+ * when there is none or it is damaged (its first line does not describe the rest: cut short,
+ * grown, garbage, or made for something else).
+ */
+export function storedInstall(
+  cached: CachedWheel,
+  shape: InstallShape,
+  cacheTag: string,
+): CachedInstall | null {
+  const path = planPath(cached, shape, cacheTag);
+  // A plan names what is linked where: it counts only from a directory no one else can write.
+  const text = isTrustedDir(dirname(path)) ? readCacheText(path) : null;
+  if (text === null) return null;
+  try {
+    const newline = text.indexOf("\n");
+    const header = JSON.parse(text.slice(0, newline)) as Partial<PlanHeader>;
+    const body = text.slice(newline + 1);
+    if (
+      header.format !== PLAN_FORMAT || header.sha256 !== cached.sha256 ||
+      header.shape !== shapeKey(shape) || header.cacheTag !== cacheTag ||
+      header.length !== body.length
+    ) return null;
+    const install: unknown = JSON.parse(body);
+    if (!isCachedInstall(install) || placedCount(install) !== header.placed) return null;
+    return install;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The install plan of `cached` with `bytecode` (compiled for `cacheTag`) for venvs of `shape`,
+ * made now and stored for the next runs (when there is bytecode to go with it, and the cache
+ * can be written: otherwise it is only returned).
+ */
+export async function makeInstall(
+  cached: CachedWheel,
+  shape: InstallShape,
+  cacheTag: string,
+  bytecode: CachedBytecode | null,
+  options: { log?: (line: string) => void } = {},
+): Promise<CachedInstall> {
+  const install = planCachedInstall(shape, cached.wheel, bytecodeInEntry(cached, bytecode));
+  if (bytecode === null) return install;
+  const body = JSON.stringify(install);
+  const header: PlanHeader = {
+    format: PLAN_FORMAT,
+    sha256: cached.sha256,
+    shape: shapeKey(shape),
+    cacheTag,
+    length: body.length,
+    placed: placedCount(install),
+  };
+  try {
+    const path = planPath(cached, shape, cacheTag);
+    ensureCacheDir(dirname(dirname(cached.dir)), dirname(path), options.log);
+    await writeFileAtomic(path, `${JSON.stringify(header)}\n${body}`);
+  } catch (e: unknown) {
+    options.log?.(`cannot store the install plan of ${cached.wheel.name} (${String(e)})`);
+  }
+  return install;
 }
