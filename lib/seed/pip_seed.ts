@@ -488,14 +488,18 @@ function damagedEntryError(
     }
   });
   if (missing === undefined) return null;
-  const bytecode = pkg.bytecode;
-  const entry = bytecode !== null && missing.startsWith(bytecode.dir)
-    ? bytecode.dir
+  // Bytecode goes with the install plans that name its files; anything else, with the entry.
+  const pycRoot = join(pkg.cached.dir, "pyc");
+  const inBytecode = missing.startsWith(pycRoot + sep);
+  const entry = inBytecode
+    ? missing.slice(0, missing.indexOf(sep, pycRoot.length + 1))
     : pkg.cached.dir;
-  try {
-    discardCachePath(entry);
-  } catch {
-    // dropped by a concurrent mkvenv already
+  for (const path of inBytecode ? [join(pkg.cached.dir, "plans"), entry] : [entry]) {
+    try {
+      discardCachePath(path);
+    } catch {
+      // dropped by a concurrent mkvenv already, or never made
+    }
   }
   return new BuildError(
     `Cannot install ${pkg.cached.summary.name} from the cache entry ${q(entry)}: its file ` +

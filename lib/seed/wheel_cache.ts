@@ -431,6 +431,7 @@ export async function cachedBytecode(
   if (problem?.kind !== "missing") {
     // Published whole or not at all: one without a readable pyc.json is damaged.
     log?.(`replacing the bytecode cache ${dir}: ${problem?.why ?? "its pyc.json is damaged"}`);
+    discardCachePath(join(cached.dir, "plans")); // they name its files
     discardCachePath(dir);
   }
 

@@ -249,11 +249,32 @@ const DAMAGES: Damage[] = [
     },
   },
   {
-    name: "garbage in the bytecode's pyc.json",
+    name: "garbage in the bytecode's pyc.json (no install plan stored)",
     async damage(cache) {
       const pyc = join(wheelEntry(cache), "pyc", "cpython-312", "pyc.json");
       await Deno.chmod(pyc, 0o644);
       await Deno.writeTextFile(pyc, "[");
+      await Deno.remove(join(wheelEntry(cache), "plans"), { recursive: true });
+    },
+  },
+  {
+    name: "a truncated install plan",
+    async damage(cache) {
+      const plans = join(wheelEntry(cache), "plans");
+      for (const e of Deno.readDirSync(plans)) {
+        const text = await Deno.readTextFile(join(plans, e.name));
+        await Deno.writeTextFile(join(plans, e.name), text.slice(0, text.length - 100));
+      }
+    },
+  },
+  {
+    name: "a directory where an install plan belongs",
+    async damage(cache) {
+      const plans = join(wheelEntry(cache), "plans");
+      for (const e of Deno.readDirSync(plans)) {
+        await Deno.remove(join(plans, e.name));
+        await Deno.mkdir(join(plans, e.name, "x"), { recursive: true });
+      }
     },
   },
 ];
@@ -278,6 +299,7 @@ for (const d of DAMAGES) {
     assert(lines.some((l) => l.startsWith("f 444 wheels/") && l.endsWith("/pip/__init__.py")));
     assert(lines.some((l) => /^f 644 interpreters\/\w+\.json$/.test(l)), lines.join("\n"));
     assert(lines.some((l) => /^f 444 wheels\/\w+\/pyc\/cpython-312\/pyc\.json$/.test(l)));
+    assert(lines.some((l) => /^f 644 wheels\/\w+\/plans\/\w+\.json$/.test(l)), lines.join("\n"));
   });
 }
 
