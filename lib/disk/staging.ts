@@ -180,15 +180,23 @@ export function recoverLeftovers(
   warn?: (line: string) => void,
 ): void {
   const say = (what: string) => log?.(`${what}, left by an interrupted mkvenv`);
+  let current = envDir;
   try {
     const sibling = siblingStage(envDir);
     if (lstatOrNull(sibling) !== null) {
       say(`removing ${sibling}`);
-      removeTree(sibling);
+      try {
+        removeTree(sibling);
+      } catch (e: unknown) {
+        // Another user's, in a sticky directory such as /tmp: the stage goes inside the target
+        // instead (createStage), so a planted name cannot stop the build.
+        log?.(`cannot remove ${sibling} (${osError("", e).message.slice(2)}): staging inside`);
+      }
     }
     const stage = join(envDir, STAGE);
     const trash = join(envDir, TRASH);
     const stagedCfg = join(envDir, STAGED_CFG);
+    current = envDir;
     // Only what mkvenv makes is acted on: a link at one of these names is removed, not followed.
     if (isRealFile(stagedCfg)) {
       say(`completing the commit into ${envDir}`);
@@ -203,14 +211,16 @@ export function recoverLeftovers(
     for (const path of [stage, trash, stagedCfg]) {
       if (lstatOrNull(path) === null) continue;
       say(`removing ${path}`);
+      current = path;
       removeTree(path);
     }
   } catch (e: unknown) {
     if (e instanceof BuildError) throw e;
-    throw osError(
-      `Cannot clean up after an interrupted mkvenv in ${q(envDir)} (its entries start with ` +
-        `".mkvenv-")`,
-      e,
+    const why = osError("", e).message.slice(2);
+    throw new BuildError(
+      `Cannot clean up ${q(current)}, left by an interrupted mkvenv: ${why}; remove it (or ask ` +
+        `its owner to) and run mkvenv again`,
+      { cause: e },
     );
   }
 }
@@ -228,7 +238,9 @@ export interface Stage {
 }
 
 /** Create the staging directory for `envDir`. Throws `BuildError` if it cannot be made. */
-export function createStage(envDir: string, intoExisting: boolean): Stage {
+export function createStage(envDir: string, existing: boolean): Stage {
+  // A sibling stage name still taken (see recoverLeftovers): stage inside the empty target.
+  const intoExisting = existing || lstatOrNull(siblingStage(envDir)) !== null;
   const root = intoExisting ? join(envDir, STAGE) : siblingStage(envDir);
   try {
     Deno.mkdirSync(root, { mode: 0o777 });

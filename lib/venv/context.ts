@@ -7,7 +7,8 @@
 import type { InterpreterInfo } from "../discovery/interpreter.ts";
 import { copyExecutable, lstatOrNull, osError, replaceFile } from "../disk/disk.ts";
 import { removeTree } from "../disk/staging.ts";
-import { q } from "../errors.ts";
+import { BuildError, q } from "../errors.ts";
+import type { PathApi } from "../disk/paths.ts";
 import { pathFor, type VenvLayout } from "./layout.ts";
 
 /**
@@ -94,7 +95,7 @@ export function makeContext(
   where: { map: PathMapper; committed: () => boolean },
 ): VenvContext {
   const path = pathFor(layout.platform);
-  const files = venvFiles(layout.envDir, where.map);
+  const files = venvFiles(layout.envDir, where.map, path);
   return {
     envDir: layout.envDir,
     envName: layout.envName,
@@ -118,31 +119,66 @@ export function makeContext(
   };
 }
 
-function venvFiles(envDir: string, map: PathMapper): VenvFiles {
-  const at = (path: string) => {
-    const inside = path === envDir || path.startsWith(envDir + "/") ||
-      path.startsWith(envDir + "\\");
-    if (!inside) throw new Error(`The path ${q(path)} is outside the venv ${q(envDir)}`);
-    return map(path);
+function venvFiles(envDir: string, map: PathMapper, path: PathApi): VenvFiles {
+  const at = (given: string) => {
+    // Normalised first: "env/../elsewhere" is outside, however it starts.
+    const full = path.isAbsolute(given) ? path.normalize(given) : given;
+    const inside = full === envDir || full.startsWith(envDir + path.sep);
+    if (!inside) throw new Error(`The path ${q(given)} is outside the venv ${q(envDir)}`);
+    return map(full);
   };
+  // Each write first tries the one call a fresh stage needs, and replaces only on a clash.
   const mkdir = (path: string) => {
     const real = at(path);
-    if (lstatOrNull(real)?.isDirectory) return;
     try {
-      Deno.mkdirSync(real, { recursive: true });
+      try {
+        Deno.mkdirSync(real);
+      } catch (e: unknown) {
+        if (e instanceof Deno.errors.NotFound) Deno.mkdirSync(real, { recursive: true });
+        else if (!(e instanceof Deno.errors.AlreadyExists && lstatOrNull(real)?.isDirectory)) {
+          throw e;
+        }
+      }
     } catch (e: unknown) {
       throw osError(`Cannot create the directory ${q(path)}`, e);
     }
   };
+  const writeFile = (path: string, data: string | Uint8Array, mode?: number) => {
+    const real = at(path);
+    const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
+    try {
+      Deno.writeFileSync(
+        real,
+        bytes,
+        mode === undefined ? { createNew: true } : {
+          mode,
+          createNew: true,
+        },
+      );
+      return;
+    } catch (e: unknown) {
+      if (!(e instanceof Deno.errors.AlreadyExists)) throw osError(`Cannot write ${q(path)}`, e);
+    }
+    try {
+      replaceFile(real, bytes, mode);
+    } catch (e: unknown) {
+      throw osError(`Cannot write ${q(path)}`, e instanceof BuildError ? e.cause : e);
+    }
+  };
   return {
     stagePath: at,
-    writeFile: (path, data, mode) => replaceFile(at(path), data, mode),
+    writeFile,
     mkdir,
     symlink: (target, path) => {
       const real = at(path);
       try {
-        if (lstatOrNull(real) !== null) removeTree(real);
-        Deno.symlinkSync(target, real);
+        try {
+          Deno.symlinkSync(target, real);
+        } catch (e: unknown) {
+          if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
+          removeTree(real);
+          Deno.symlinkSync(target, real);
+        }
       } catch (e: unknown) {
         throw osError(`Cannot link ${q(path)} to ${q(target)}`, e);
       }

@@ -335,6 +335,23 @@ Deno.test("a step that throws leaves the previous venv as it was: re-use, --clea
   assertEquals(snapshot(envDir), before);
 });
 
+Deno.test("context.files refuses a path outside the venv, and the build leaves nothing", async () => {
+  await using tmp = await tempDir();
+  const outside = join(tmp.path, "outside");
+  class Escapes extends EnvBuilder {
+    override async setupScripts(context: VenvContext): Promise<void> {
+      await super.setupScripts(context);
+      context.files.writeFile(`${context.envDir}/../outside`, "x");
+    }
+  }
+  await assertRejects(
+    new Escapes(BASE).create(join(tmp.path, "env")),
+    /The path ".*outside" is outside the venv/,
+  );
+  assertEquals([...Deno.readDirSync(tmp.path)], []);
+  assert(!exists(outside));
+});
+
 Deno.test("an SCM without a create<Scm>IgnoreFile method is an error before anything is touched", async () => {
   await using tmp = await tempDir();
   const envDir = join(tmp.path, "env");

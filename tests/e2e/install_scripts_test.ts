@@ -46,9 +46,10 @@ async function scriptsDir(parent: string): Promise<string> {
     "common/show.py",
     `import json\nprint(json.dumps([${PLACEHOLDERS.replaceAll(" ", ", ")}]))\n`,
   );
+  // With a byte order mark and CRLF, as Windows PowerShell likes its scripts: both kept.
   await write(
     "common/show.ps1",
-    PLACEHOLDERS.split(" ").map((p, i) => `$v${i} = ${p}\r\n`).join(""),
+    "\uFEFF" + PLACEHOLDERS.split(" ").map((p, i) => `$v${i} = ${p}\r\n`).join(""),
   );
   await write(
     "common/show.bat",
@@ -91,7 +92,9 @@ Deno.test("installScripts fills each placeholder quoted for its file's language;
   const posixOnly = await run(join(bin, "posix_only.sh"), []);
   assertEquals(posixOnly.stdout, "bin\n");
 
-  const ps1 = Deno.readTextFileSync(join(bin, "show.ps1")).split("\r\n").filter((l) => l);
+  const ps1Bytes = Deno.readFileSync(join(bin, "show.ps1"));
+  assertEquals([...ps1Bytes.slice(0, 3)], [0xef, 0xbb, 0xbf], "the byte order mark is kept");
+  const ps1 = new TextDecoder().decode(ps1Bytes).split("\r\n").filter((l) => l);
   assertEquals(ps1.map((line) => readPowershell(line.slice(line.indexOf("= ") + 2))), values);
   const bat = Deno.readTextFileSync(join(bin, "show.bat"));
   const batValue = (name: string) => new RegExp(`set "${name}=(.*)"\\r\\n`).exec(bat)![1]!;

@@ -235,3 +235,37 @@ Deno.test("links at the names a killed commit leaves are removed, not followed, 
     false,
   );
 });
+
+Deno.test("a stage name another user took in a sticky directory does not stop a non-root build", async () => {
+  await using tmp = await tempDir();
+  await Deno.chmod(tmp.path, 0o755);
+  const shared = join(tmp.path, "shared");
+  await Deno.mkdir(shared);
+  await Deno.chmod(shared, 0o1777); // like /tmp
+  const env = join(shared, "env");
+  const planted = helperPaths(env)[0]!;
+  const r = await asNobody(["mkdir", planted]);
+  assertEquals(r.code, 0, r.stderr);
+  // User daemon cannot remove nobody's directory there: the stage goes inside the target.
+  const home = join(tmp.path, "daemon-home");
+  await Deno.mkdir(home);
+  await chown(home, "daemon");
+  const built = await run("setpriv", [
+    "--reuid=daemon",
+    "--regid=daemon",
+    "--clear-groups",
+    ...MKVENV_COMMAND,
+    "-p",
+    SYSTEM_PY,
+    "--without-pip",
+    env,
+  ], { env: { HOME: home, DENO_DIR: join(home, "deno"), MKVENV_CACHE_DIR: join(home, "c") } });
+  assertEquals(built.code, 0, built.stderr);
+  await works(env);
+  assertEquals((await Deno.stat(env)).uid, (await Deno.stat(home)).uid);
+  assertEquals([...Deno.readDirSync(planted)], []);
+  assertEquals(
+    [...Deno.readDirSync(shared)].map((e) => e.name).sort(),
+    [planted.split("/").pop(), "env"],
+  );
+});
