@@ -22,6 +22,11 @@ import { isTarget, TARGETS } from "./package.ts";
  * - sys: `Deno.umask()` (the modes pip would give), which asks for sys access to "umask", a
  *   name Deno 2.9's `--allow-sys=` does not accept ("unknown sys descriptor"), so sys is whole.
  * - no net, no ffi: mkvenv never opens a socket (pip does, in its own process).
+ *
+ * The price: Deno reads files under /proc only with all permissions, so the binary cannot read
+ * /proc/locks, where Linux names the holder of a lock; a run waiting on a target's lock names
+ * the pid its holder wrote into the lock file instead, or "unknown" when none was written
+ * (tests/e2e/safety_test.ts's fake holder writes none: that test fails against the binary).
  */
 export const PERMISSIONS: readonly string[] = [
   "--allow-read",

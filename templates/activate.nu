@@ -1,10 +1,12 @@
 # Activates a virtual environment in nushell. Written by mkvenv.
 #
 # Activate it as an overlay:   overlay use bin/activate.nu
-# Leave the environment with:  deactivate   (the same as: overlay hide activate)
+# Leave the environment with:  deactivate
 #
-# An overlay keeps its own layer of environment variables, so hiding it puts PATH, PYTHONHOME
-# and the prompt back exactly as they were. The values below were written as nushell strings.
+# An overlay keeps its own layer of environment variables, so hiding it puts PATH and the
+# prompt back exactly as they were. PYTHONHOME is the exception: hiding a variable set in the
+# session removes it from the layer below too, so deactivate hands the saved value back as it
+# hides the overlay. The values below were written as nushell strings.
 
 export-env {
     let venv = __MKVENV_DIR__
@@ -31,9 +33,12 @@ export-env {
         $old_path
     }
 
+    let old_home = if $again { $env._OLD_VIRTUAL_PYTHONHOME? } else { $env.PYTHONHOME? }
+
     load-env {
         _OLD_VIRTUAL_PATH: $old_path
         _OLD_PROMPT_COMMAND: $old_prompt
+        _OLD_VIRTUAL_PYTHONHOME: $old_home
         VIRTUAL_ENV: $venv
         VIRTUAL_ENV_PROMPT: $prompt
         $path_name: ($old_list | prepend $bin)
@@ -58,5 +63,14 @@ export-env {
     }
 }
 
-# Hiding the overlay undoes everything export-env did.
-export alias deactivate = overlay hide activate
+# For deactivate: set PYTHONHOME again in this overlay's layer, to the value it had before
+# activation, and name it for `overlay hide --keep-env`, which carries it to the layer below.
+export def --env _mkvenv_saved_pythonhome [] {
+    let old = $env._OLD_VIRTUAL_PYTHONHOME?
+    if $old == null { return [] }
+    $env.PYTHONHOME = $old
+    ['PYTHONHOME']
+}
+
+# Hiding the overlay undoes everything export-env did; PYTHONHOME is handed back.
+export alias deactivate = overlay hide activate --keep-env (_mkvenv_saved_pythonhome)

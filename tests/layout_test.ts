@@ -1,6 +1,6 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { directoriesUnder } from "../lib/venv/builder.ts";
-import { computeLayout, defaultBuildOptions, pathFor } from "../lib/venv/layout.ts";
+import { computeLayout, defaultBuildOptions, entriesToPlace, pathFor } from "../lib/venv/layout.ts";
 import { fixture, FIXTURES } from "./fixtures/probe_fixtures.ts";
 
 const CWD = "/home/u/project";
@@ -166,4 +166,13 @@ Deno.test("directoriesUnder(): every directory of the layout and its parents, pa
     "/work/env/lib/python3.12/site-packages",
     "/work/env/bin",
   ]);
+});
+
+Deno.test("entriesToPlace() keeps what is present of the aliases and lib64, never the primary", () => {
+  const l = layoutOf("cpython-3.9-linux", "/work/env");
+  const present = new Set(["/work/env/bin/python3", "/work/env/bin/python3.9", "/work/env/lib64"]);
+  const placed = entriesToPlace(l, (p) => present.has(p));
+  assertEquals(names(placed), ["python3.9", "python"]);
+  assertEquals(placed.lib64, null);
+  assertEquals(entriesToPlace(l, () => false), l);
 });

@@ -22,7 +22,7 @@
  * Every helper name is short and fixed (or a fixed-length hash), so a target whose name is at
  * the file system's limit works.
  */
-import { basename, dirname, join } from "./paths.ts";
+import { basename, dirname, join, sep } from "./paths.ts";
 import { BuildError, q } from "../errors.ts";
 import { lstatOrNull, osError } from "./disk.ts";
 import { acquireLock, type Lock, lockDirectory, lockOwnDirectory } from "./lock.ts";
@@ -485,7 +485,13 @@ export interface Commit {
 export function commitStage(
   stage: Stage,
   envDir: string,
-  options: { clear: boolean; target: Target; warn?: (line: string) => void },
+  options: {
+    clear: boolean;
+    target: Target;
+    warn?: (line: string) => void;
+    /** Entries of `envDir` to remove with the commit (an outdated pip's files), kept on failure. */
+    retire?: readonly string[];
+  },
 ): Commit {
   const target = options.target as TargetState;
   if (!stage.intoExisting) {
@@ -518,6 +524,12 @@ export function commitStage(
       }
     } else if (lstatOrNull(join(envDir, "pyvenv.cfg")) !== null) {
       Deno.renameSync(join(envDir, "pyvenv.cfg"), join(trash, "pyvenv.cfg"));
+    }
+    for (const path of options.retire ?? []) {
+      const rel = path.slice(envDir.length + 1);
+      if (!path.startsWith(envDir + sep) || rel === "" || lstatOrNull(path) === null) continue;
+      Deno.mkdirSync(dirname(join(trash, rel)), { recursive: true });
+      Deno.renameSync(path, join(trash, rel));
     }
     Deno.renameSync(join(stage.root, "pyvenv.cfg"), stagedCfg);
     moveInto(stage.root, envDir, "", moves);

@@ -91,7 +91,7 @@ function wheelsOf(names: readonly string[], project: string): string[] {
 
 /**
  * The wheels of `project` the interpreter's ensurepip would install, then the fallbacks, in
- * order of preference (pure). CPython: bundled `<project>-<pinned version>-…whl` (3.7–3.9);
+ * order of preference (pure). CPython: bundled `<project>-<pinned version>-…whl` (3.6–3.9);
  * from 3.10 `WHEEL_PKG_DIR` first — the last match in string order, and before 3.12 only when
  * it holds every seed project. A distribution that removed ensurepip or its pins (Debian's
  * PyPy) falls back to `WHEEL_PKG_DIR` and the system directory, newest version first.
@@ -416,6 +416,71 @@ export async function prepareSeed(
   }
 }
 
+/**
+ * The seed project `pkg` as the venv at `purelib` has it: its dist-info, and whether
+ * `ensurepip --upgrade` would replace it: only when ours is newer and pip could uninstall the
+ * old one (it has a RECORD). An equal or newer one is left, never downgraded.
+ */
+function installedSeed(
+  purelib: string,
+  pkg: SeedPackage,
+): { distInfo: string; older: boolean } | null {
+  const project = normalizeName(pkg.cached.summary.name);
+  const distInfo = installedDistInfo(purelib, project);
+  if (distInfo === null) return null;
+  const present = parseVersion(distInfo.slice(0, -".dist-info".length).split("-")[1] ?? "");
+  const ours = parseVersion(pkg.cached.summary.version);
+  const older = present !== null && ours !== null && compareVersions(present, ours) < 0 &&
+    existsFile(join(purelib, distInfo, "RECORD"));
+  return { distInfo, older };
+}
+
+function existsFile(path: string): boolean {
+  try {
+    return Deno.statSync(path).isFile;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The files and directories of the seed packages that `seedPip` replaces in the existing venv
+ * at `layout.envDir` (older than ours, as `ensurepip --upgrade` replaces them): each one's
+ * dist-info and the top-level entries of site-packages and the scripts its RECORD lists.
+ * Only packages whose new dist-info `staged(path)` finds in the stage count. Absolute paths
+ * inside the venv, for the commit to remove. Reads the venv only.
+ */
+export function outdatedSeedFiles(
+  layout: VenvLayout,
+  plan: SeedPlan,
+  staged: (path: string) => boolean,
+): string[] {
+  const path = pathFor(layout.platform);
+  const purelib = layout.purelibDir;
+  const inside = (p: string) => p.startsWith(layout.envDir + path.sep) && p !== purelib;
+  const out = new Set<string>();
+  for (const pkg of plan.packages) {
+    const present = installedSeed(purelib, pkg);
+    if (present === null || !present.older) continue;
+    // Only what a staged install replaces (a step of a subclass may not have installed it).
+    if (!staged(path.join(purelib, pkg.cached.summary.distInfo))) continue;
+    out.add(path.join(purelib, present.distInfo));
+    const record = Deno.readTextFileSync(path.join(purelib, present.distInfo, "RECORD"));
+    for (const line of record.split(/\r?\n/)) {
+      const file = line.split(",")[0]?.replace(/^"|"$/g, "") ?? "";
+      if (file === "" || path.isAbsolute(file)) continue;
+      const parts = file.split("/");
+      // In site-packages: the whole top-level entry (a package with its __pycache__); outside
+      // it (bin/pip): that file.
+      const full = parts[0] === ".."
+        ? path.resolve(purelib, ...parts)
+        : path.join(purelib, parts[0]!);
+      if (inside(full)) out.add(full);
+    }
+  }
+  return [...out];
+}
+
 function installedDistInfo(purelib: string, project: string): string | null {
   try {
     for (const entry of Deno.readDirSync(purelib)) {
@@ -550,7 +615,11 @@ export interface SeedPipOptions {
   log?: (line: string) => void;
   /** Where a path of the final venv is written now (a staging directory); default itself. */
   at?: (path: string) => string;
-  /** Leave a package the venv at `layout.envDir` already has (default true). */
+  /**
+   * Leave a package the venv at `layout.envDir` already has, unless it is older than ours
+   * (then `outdatedSeedFiles` names what the commit removes), as `ensurepip --upgrade` does
+   * (default true).
+   */
   skipInstalled?: boolean;
 }
 
@@ -570,13 +639,13 @@ export async function seedPip(
   if (shape === null) throw new Error("bug: the venv's scheme is outside the venv");
   const launchers = layout.platform === "windows" ? windowsLaunchers(plan, plan.info) : null;
   for (const pkg of plan.packages) {
-    const project = normalizeName(pkg.cached.summary.name);
-    const present = options.skipInstalled === false
-      ? null
-      : installedDistInfo(layout.purelibDir, project);
-    if (present !== null) {
-      options.log?.(`${present} is already installed: leaving it`);
+    const present = options.skipInstalled === false ? null : installedSeed(layout.purelibDir, pkg);
+    if (present !== null && !present.older) {
+      options.log?.(`${present.distInfo} is already installed, not older: leaving it`);
       continue;
+    }
+    if (present !== null) {
+      options.log?.(`replacing ${present.distInfo} with ${pkg.cached.summary.version}`);
     }
     // Another shape than the one prepared (never from the builder): planned now.
     const install = shapeKey(shape) === pkg.shape

@@ -9,12 +9,13 @@ import type { FoundInterpreter } from "../discovery/discovery.ts";
 import { lstatOrNull, makeDirs, resolvedPath } from "../disk/disk.ts";
 import { foreignEntry } from "./foreign_entries.ts";
 import type { InterpreterInfo } from "../discovery/interpreter.ts";
-import { type BuildOptions, pathFor, type VenvLayout } from "./layout.ts";
+import { type BuildOptions, computeLayout, pathFor, type VenvLayout } from "./layout.ts";
 import { dirname, PATH_LIMIT } from "../disk/paths.ts";
 import type { LinkMode } from "../disk/file_links.ts";
-import type { seedPip, SeedPlan } from "../seed/pip_seed.ts";
+import type { outdatedSeedFiles, seedPip, SeedPlan } from "../seed/pip_seed.ts";
 import { parsePythonStrLiteral, parsePyvenvCfg } from "./pyvenv_cfg.ts";
 import { posixCommandLine, windowsCommandLine } from "./shell_quote.ts";
+import { newVenvDirError, venvDirectoryRefusal } from "./venv_refusals.ts";
 import {
   type Commit,
   commitStage,
@@ -24,6 +25,7 @@ import {
   lockTarget,
   onInterrupt,
   recoverLeftovers,
+  type Target,
 } from "../disk/staging.ts";
 
 /** The text of the `.gitignore` mkvenv writes into each venv: ignore everything in it. */
@@ -68,7 +70,11 @@ export function checkEnvDir(info: InterpreterInfo, envDir: string): void {
     new BuildError(`Cannot create a virtual environment in ${q(envDir)}: ${why}`);
   const sep = path.delimiter;
   if (envDir.includes(sep)) {
-    throw refuse(`the path contains ${q(sep)}, the PATH separator; choose a directory without it`);
+    // venv's words (3.11+), then why: the activate scripts put the path on PATH.
+    throw new BuildError(
+      `Refusing to create a venv in ${envDir} because it contains the PATH separator ${sep} ` +
+        `(activating it would split PATH there); choose a directory without ${q(sep)}`,
+    );
   }
   if (envDir.includes("\0")) throw refuse("the path contains a NUL character");
   if (envDir.includes("\uFFFD")) {
@@ -190,6 +196,7 @@ function loadSeeding(): Promise<typeof import("../seed/pip_seed.ts")> {
 interface Seeding {
   plan: SeedPlan;
   install: typeof seedPip;
+  outdated: typeof outdatedSeedFiles;
 }
 
 /**
@@ -312,6 +319,10 @@ export async function openBuild(
   const { info } = found;
   const envDir = absoluteEnvDir(info, envDirArg, options.cwd);
   checkEnvDir(info, envDir);
+  // Where venv would refuse (a file or link in the way), refuse first, in its words.
+  const layout = computeLayout(info, envDir, options);
+  const refusal = venvDirectoryRefusal(layout, options);
+  if (refusal !== null) throw refusal;
   const log = options.log ?? (() => {});
   // Choose and cache the seed wheels before touching the disk: a missing wheel leaves nothing.
   const seedModule = options.withPip ? await loadSeeding() : null;
@@ -324,9 +335,14 @@ export async function openBuild(
   try {
     const plan = prepared ? await prepared.plan : null;
     const parent = dirname(envDir);
-    if (lstatOrNull(parent) === null) makeDirs(parent);
-    // The lock and the recovery of a killed run's leftovers: lib/disk/staging.ts.
-    const target = await lockTarget(envDir, { log });
+    let target: Target;
+    try {
+      if (lstatOrNull(parent) === null) makeDirs(parent);
+      // The lock and the recovery of a killed run's leftovers: lib/disk/staging.ts.
+      target = await lockTarget(envDir, { log });
+    } catch (e: unknown) {
+      throw newVenvDirError(envDir, info.platform, e) ?? e;
+    }
     cleanups.push(() => target.release());
     cleanups.push(onInterrupt(() => target.release()));
     const existing = target.existed ? lstatOrNull(envDir) : null;
@@ -351,7 +367,8 @@ export async function openBuild(
     cleanups.push(() => {
       if (!succeeded) undo();
     });
-    const seed = seedModule && plan && { plan, install: seedModule.seedPip };
+    const seed = seedModule && plan &&
+      { plan, install: seedModule.seedPip, outdated: seedModule.outdatedSeedFiles };
     return {
       envDir,
       existing: existing !== null,
@@ -374,9 +391,14 @@ export async function openBuild(
             );
           }
         }
+        // An older pip than ours goes with the commit, as `ensurepip --upgrade` replaces it.
+        const retire = seed && existing !== null && !options.clear
+          ? seed.outdated(layout, seed.plan, (path) => lstatOrNull(stage.at(path)) !== null)
+          : [];
         commit = commitStage(stage, envDir, {
           clear: options.clear,
           target,
+          retire,
           ...(options.warn ? { warn: options.warn } : {}),
         });
         aside = commit.aside;

@@ -12,6 +12,7 @@
 import { findInterpreter, type FoundInterpreter } from "../discovery/discovery.ts";
 import { BuildError, q } from "../errors.ts";
 import type { LinkMode } from "../disk/file_links.ts";
+import { lstatOrNull } from "../disk/disk.ts";
 import { join, resolve } from "../disk/paths.ts";
 import { removeTree } from "../disk/staging.ts";
 import { renderActivationScripts } from "./activation.ts";
@@ -25,7 +26,13 @@ import {
 } from "./builder.ts";
 import { makeContext, type VenvContext } from "./context.ts";
 import { installScriptsFrom } from "./install_scripts.ts";
-import { type BuildOptions, computeLayout, pathFor } from "./layout.ts";
+import {
+  type BuildOptions,
+  computeLayout,
+  entriesToPlace,
+  pathFor,
+  type VenvLayout,
+} from "./layout.ts";
 import { renderPyvenvCfg } from "./pyvenv_cfg.ts";
 
 /** A progress report: the step that is running and what it does. */
@@ -238,7 +245,8 @@ export class EnvBuilder {
       committed: () => build.committed,
     });
     for (const dir of directoriesUnder(layout)) context.files.mkdir(dir);
-    if (layout.lib64 !== null) context.files.symlink(layout.lib64.target, layout.lib64.path);
+    const { lib64 } = this.#toPlace(context);
+    if (lib64 !== null) context.files.symlink(lib64.target, lib64.path);
     return Promise.resolve(context);
   }
 
@@ -268,7 +276,7 @@ export class EnvBuilder {
    */
   setupPython(context: VenvContext): Promise<void> {
     this.#step("setupPython", `placing ${context.envExe}`);
-    for (const entry of context.layout.interpreters) {
+    for (const entry of this.#toPlace(context).interpreters) {
       if (entry.kind === "symlink") context.files.symlink(entry.target, entry.path);
       else context.files.copyExecutable(entry.target, entry.path);
     }
@@ -438,6 +446,16 @@ export class EnvBuilder {
       );
     }
     return method as (context: VenvContext) => Promise<void>;
+  }
+
+  /**
+   * The interpreter entries and lib64 link to place: into an existing venv (not cleared), the
+   * aliases and lib64 found there are kept, as venv makes them only where nothing is.
+   */
+  #toPlace(context: VenvContext): VenvLayout {
+    const { build } = this.#run(context.envDir);
+    if (!build.existing || this.clear) return context.layout;
+    return entriesToPlace(context.layout, (path) => lstatOrNull(path) !== null);
   }
 
   #step(step: string, message: string): void {

@@ -238,3 +238,17 @@ export function computeLayout(
     gitignorePath: options.scmIgnoreFiles ? path.join(envDir, ".gitignore") : null,
   };
 }
+
+/**
+ * The part of `layout` to place into a venv directory that exists (re-use, `--upgrade`), where
+ * `present(path)` says what is already there: venv makes the interpreter aliases (`python3`,
+ * `python3.X`, ...) and the `lib64` link only where nothing is, so one the user put there is
+ * kept. The primary interpreter entry is always placed: mkvenv re-points it (README).
+ */
+export function entriesToPlace(layout: VenvLayout, present: (path: string) => boolean): VenvLayout {
+  return {
+    ...layout,
+    interpreters: layout.interpreters.filter((entry) => entry.primary || !present(entry.path)),
+    lib64: layout.lib64 !== null && present(layout.lib64.path) ? null : layout.lib64,
+  };
+}

@@ -6,6 +6,7 @@ import { BuildError, q } from "../errors.ts";
 import type { InterpreterInfo } from "../discovery/interpreter.ts";
 import { atLeast, type VenvLayout } from "./layout.ts";
 import { envObject } from "../disk/process_env.ts";
+import { pythonRepr } from "./pyvenv_cfg.ts";
 
 /** The environment CPython's venv gives the new python (gh-98251): no PYTHONHOME/PYTHONPATH. */
 export function venvChildEnv(layout: VenvLayout): Record<string, string> {
@@ -41,8 +42,11 @@ export async function runVenvPython(
   }
   if (!out.success) {
     const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+    // venv's words (its CalledProcessError), then what failed; the output follows.
+    const command = `[${[layout.envExe, ...args].map(pythonRepr).join(", ")}]`;
     throw new BuildError(
-      `Failed to ${what}: ${q(layout.envExe)} ${args.join(" ")} exited with status ${out.code}`,
+      `Command '${command}' returned non-zero exit status ${out.code}: the venv's python ` +
+        `failed to ${what}${text.trim() ? "; its output follows" : ""}`,
       { detail: text },
     );
   }

@@ -575,9 +575,12 @@ Deno.test({
   ...shellTest("nu"),
   async fn() {
     const w = await setUp();
-    for (const venv of w.venvs) {
+    // PYTHONHOME from the process's environment, and set in the nushell session (which hiding
+    // a variable in an overlay does not bring back by itself).
+    for (const [venv, session] of w.venvs.flatMap((v) => [[v, false], [v, true]] as const)) {
       const activate = nushellQuote(join(venv.bin, "activate.nu"));
       const script = `$env.PROMPT_COMMAND = {|| ${nushellQuote(BASE_PROMPT)} }\n` +
+        (session ? `$env.PYTHONHOME = ${nushellQuote(HOME_VALUE)}\n` : "") +
         nuStage("before") +
         `overlay use ${activate}\n` +
         nuStage("active") +
@@ -587,7 +590,11 @@ Deno.test({
         "deactivate\n" +
         nuStage("after") +
         `print -n "\\u{1}end\\u{2}"\n`;
-      const r = await runShell(w, "nu", ["-n"], { script, file: "script.nu" });
+      const r = await runShell(w, "nu", ["-n"], {
+        script,
+        file: "script.nu",
+        ...(session ? { unset: ["PYTHONHOME"] } : {}),
+      });
       assertEquals(r.stderr, "", venv.label);
       check(r.stdout, venv, w, {
         basePrompt: BASE_PROMPT,

@@ -121,7 +121,7 @@ Deno.test("a user who owns ENV_DIR but cannot write its parent builds, re-uses, 
   assertEquals(other.code, 1, other.stderr);
   assertMatch(
     errorLine(other.stderr),
-    /Cannot create a virtual environment in ".*\/opt\/other": permission denied/,
+    /\[Errno 13\] Permission denied: '.*\/opt\/other': cannot create the virtual environment/,
   );
   assertEquals([...Deno.readDirSync(opt)].map((e) => e.name), ["venv"]);
 });

@@ -44,10 +44,8 @@ Deno.test("re-use and --upgrade keep the user's directory where the layout puts 
   for (const args of [[], ["--upgrade"]]) {
     const r = await mkvenv(["-p", PY.exe, "--without-pip", ...args, env]);
     assertEquals(r.code, 0, r.stderr);
-    assertMatch(
-      r.stderr,
-      /mkvenv: warning: kept ".*env\/lib64": it is a directory where mkvenv would put a symbolic link/,
-    );
+    // lib64 is made only where nothing is (as venv makes it): kept without a word.
+    assert(!r.stderr.includes("lib64"), r.stderr);
     assertMatch(
       r.stderr,
       /mkvenv: warning: kept ".*env\/\.gitignore": it is a directory where mkvenv would put a file/,
@@ -70,7 +68,7 @@ Deno.test("a file where the venv needs a directory is refused by name, and nothi
     assertEquals(r.code, 1, r.stderr);
     assertMatch(
       errorLine(r.stderr),
-      /Cannot build into ".*env": ".*env\/include" is a file where the virtual environment needs a directory; move it away/,
+      /\[Errno 20\] Not a directory: '.*env\/include\/python3\.12': ".*env\/include" is a file; move it away/,
     );
     assertEquals(tree(env), before);
   }
