@@ -8,6 +8,10 @@ import { type CliRequest, helpText, parseCli, usageText } from "./lib/cli/cli.ts
 import { formatInterpreterList, listInterpreters } from "./lib/discovery/discovery.ts";
 import { checkpoint, runInterruptCleanups } from "./lib/disk/interrupt.ts";
 import { MKVENV_VERSION } from "./lib/version.ts";
+import { cacheRoot } from "./lib/disk/cache.ts";
+import { environmentError } from "./lib/disk/disk.ts";
+import { currentDir, envVar } from "./lib/disk/process_env.ts";
+import { q } from "./lib/errors.ts";
 
 /**
  * The words that start this mkvenv: the compiled binary, or deno running this file (its path
@@ -23,15 +27,35 @@ function invocation(): string[] {
 
 /** `MKVENV_PIP_WHEEL`: seed wheels separated like PATH entries. */
 function pipWheelsFromEnv(): string[] {
-  const value = Deno.env.get("MKVENV_PIP_WHEEL") ?? "";
+  const value = envVar("MKVENV_PIP_WHEEL") ?? "";
   return value.split(Deno.build.os === "windows" ? ";" : ":").filter((p) => p !== "");
+}
+
+/**
+ * The working directory, or "/" when it cannot be named (its path is not valid UTF-8, or it was
+ * removed) and no path given needs it. Throws `BuildError` when one does.
+ */
+function workingDir(paths: readonly string[], log?: (line: string) => void): string {
+  const here = currentDir();
+  if (here !== null) return here;
+  const absolute = Deno.build.os === "windows" ? /^([\\/]|[A-Za-z]:[\\/])/ : /^\//;
+  const relative = paths.find((p) => !absolute.test(p));
+  if (relative !== undefined) {
+    throw new BuildError(
+      `Cannot use the relative path ${q(relative)}: the working directory's path is not valid ` +
+        `UTF-8 (or it was removed); give it as an absolute path`,
+    );
+  }
+  log?.("the working directory cannot be named: no .python-version file is looked for");
+  return "/";
 }
 
 /** The builder's options for the command line `request`. */
 function builderOptions(
   request: CliRequest,
-  log: ((line: string) => void) | undefined,
+  context: { cwd: string; pipWheels: string[]; log: ((line: string) => void) | undefined },
 ): EnvBuilderOptions {
+  const { log } = context;
   const options: EnvBuilderOptions = {
     systemSitePackages: request.systemSitePackages,
     symlinks: request.symlinks ?? Deno.build.os !== "windows",
@@ -43,7 +67,8 @@ function builderOptions(
     upgradeDeps: request.upgradeDeps,
     scmIgnoreFiles: request.scmIgnoreFiles ? ["git"] : [],
     invocation: invocation(),
-    pipWheels: request.pipWheels.length > 0 ? request.pipWheels : pipWheelsFromEnv(),
+    cwd: context.cwd,
+    pipWheels: context.pipWheels,
     scripts: request.scripts,
     warn: (line: string) => console.error(`mkvenv: warning: ${line}`),
   };
@@ -69,12 +94,21 @@ export async function main(args: readonly string[]): Promise<number> {
       return 0;
     }
     const log = verbose ? (line: string) => err(`mkvenv: ${line}`) : undefined;
+    cacheRoot(); // an unusable MKVENV_CACHE_DIR is refused before anything else
+    const pipWheels = request.pipWheels.length > 0 ? request.pipWheels : pipWheelsFromEnv();
+    const python = request.python;
+    const pythonPath = python !== undefined && /[\\/]/.test(python) ? [python] : [];
+    const cwd = workingDir(
+      request.listPythons ? pythonPath : [...request.envDirs, ...pipWheels, ...pythonPath],
+      log,
+    );
+    const findOptions = { cwd, ...(log ? { log } : {}) };
     if (request.listPythons) {
-      const list = await listInterpreters(request.python, log ? { log } : {});
+      const list = await listInterpreters(request.python, findOptions);
       await Deno.stdout.write(new TextEncoder().encode(formatInterpreterList(list)));
       return list.entries.length > 0 ? 0 : 1;
     }
-    const builder = new EnvBuilder(builderOptions(request, log));
+    const builder = new EnvBuilder(builderOptions(request, { cwd, pipWheels, log }));
     for (const envDir of request.envDirs) {
       await checkpoint(); // a signal stops the run between targets too
       await builder.create(envDir);
@@ -90,6 +124,12 @@ export async function main(args: readonly string[]): Promise<number> {
       err(`mkvenv: error: ${e.message}`);
       if (e.detail) err(e.detail.trimEnd());
       if (verbose && e.cause) err(String(e.cause instanceof Error ? e.cause.stack : e.cause));
+      return 1;
+    }
+    const environmental = environmentError(e);
+    if (environmental !== null) {
+      err(`mkvenv: error: ${environmental.message}`);
+      if (verbose && e instanceof Error) err(e.stack ?? "");
       return 1;
     }
     err(`mkvenv: internal error: ${e instanceof Error ? e.message : String(e)}`);

@@ -51,7 +51,9 @@ Deno.test("cachedWheel() unpacks a wheel once into wheels/<sha256> with its mode
     assert.equal(first.dir, join(root, "wheels", sha));
     const purelib = categoryDir(first, "purelib");
     assert.equal(await Deno.readTextFile(join(purelib, "demo", "__init__.py")), "VALUE = 42\n");
-    assert.equal((await Deno.stat(join(purelib, "demo", "data.txt"))).mode! & 0o777, 0o755);
+    // Read-only, so that an edit in place through one venv's hard link fails.
+    assert.equal((await Deno.stat(join(purelib, "demo", "data.txt"))).mode! & 0o777, 0o555);
+    assert.equal((await Deno.stat(join(purelib, "demo", "__init__.py"))).mode! & 0o777, 0o444);
     const jsonIno = (await Deno.stat(join(first.dir, "wheel.json"))).ino;
     const again = await cachedWheel(root, wheelPath);
     assert.deepEqual(again, first);
@@ -76,7 +78,7 @@ Deno.test("cachedWheel() leaves nothing behind for a damaged wheel", async () =>
     });
     const root = join(dir, "cache");
     await assert.rejects(() => cachedWheel(root, wheelPath), BuildError);
-    assert.deepEqual(await tree(join(root, "wheels")), []);
+    assert.deepEqual(await tree(join(root, "wheels")), ["by-file"]);
     await assert.rejects(
       () => cachedWheel(root, join(dir, "missing-1.0-py3-none-any.whl")),
       (e: unknown) => e instanceof BuildError && /no such file/.test(e.message),
@@ -181,7 +183,8 @@ Deno.test(
         const data = await Deno.readFile(join(bytecode.dir, f.path));
         assert.equal(f.hash, recordHash(data));
         assert.equal(f.size, data.length);
-        assert.equal((await Deno.stat(join(bytecode.dir, f.path))).mode! & 0o777, 0o644);
+        // Read-only, as every file venvs hard-link from the cache.
+        assert.equal((await Deno.stat(join(bytecode.dir, f.path))).mode! & 0o777, 0o444);
       }
     } finally {
       await Deno.remove(dir, { recursive: true });

@@ -6,6 +6,7 @@
 import { type PathApi, posix, win32 } from "../disk/paths.ts";
 import { type InterpreterInfo, type Platform, runProbe } from "./interpreter.ts";
 import { cachedBaseFacts, probeCached } from "./interpreter_cache.ts";
+import { currentDir, envVar } from "../disk/process_env.ts";
 
 /** What discovery needs from the machine; the default uses Deno, tests may fake it. */
 export interface DiscoveryHost {
@@ -58,8 +59,8 @@ export function denoHost(options: HostOptions = {}): DiscoveryHost {
   const os = platformOf(Deno.build.os);
   return {
     os,
-    cwd: options.cwd ?? Deno.cwd(),
-    env: options.env ?? ((name) => Deno.env.get(name)),
+    cwd: options.cwd ?? currentDir() ?? "/",
+    env: options.env ?? envVar,
     // The file operations are synchronous on purpose: each asynchronous one is a round trip
     // through Deno's thread pool, and discovery for an explicit path makes about eight.
     stat(path) {

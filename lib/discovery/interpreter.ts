@@ -4,6 +4,8 @@
  */
 import probeSource from "../../templates/probe.py" with { type: "text" };
 import { BuildError, q } from "../errors.ts";
+import { envVar } from "../disk/process_env.ts";
+import { onInterrupt } from "../disk/interrupt.ts";
 
 /** The operating-system family a venv is laid out for. */
 export type Platform = "linux" | "darwin" | "windows";
@@ -102,8 +104,16 @@ export interface InterpreterInfo {
   windows: WindowsFacts | null;
 }
 
-/** The probe script's source, run with `python -I -c`. */
+/** The probe script's source, fed to `python -I -c PROBE_LOADER` on its standard input. */
 export const PROBE_SOURCE: string = probeSource;
+
+/**
+ * The `-c` program that runs the probe from standard input. The probe's source is not put on
+ * the command line, so a program that is not Python (`-p /bin/ls`) cannot echo it back into
+ * the error, and `ps` shows one short line.
+ */
+export const PROBE_LOADER =
+  'import sys;exec(compile(sys.stdin.buffer.read(),"<mkvenv probe>","exec"))';
 
 /** Bump when the probe's output changes shape, so cached facts are re-probed. */
 export const PROBE_VERSION = 1;
@@ -212,7 +222,7 @@ export class ProbeRefused extends BuildError {
  * path to it as one line, so tests can count probes (a warm run must add none).
  */
 function noteProbe(path: string): void {
-  const file = Deno.env.get("MKVENV_PROBE_LOG");
+  const file = envVar("MKVENV_PROBE_LOG");
   if (!file) return;
   try {
     Deno.writeTextFileSync(file, `${path}\n`, { append: true });
@@ -232,18 +242,20 @@ export interface ProbeOptions {
  * Throws `BuildError` when it cannot be run, fails, hangs, or does not answer like a Python.
  */
 export async function runProbe(path: string, options: ProbeOptions = {}): Promise<InterpreterInfo> {
-  const envSeconds = Number(Deno.env.get("MKVENV_PROBE_TIMEOUT"));
+  const envSeconds = Number(envVar("MKVENV_PROBE_TIMEOUT"));
   const timeoutMs = options.timeoutMs ??
     (Number.isFinite(envSeconds) && envSeconds > 0 ? envSeconds * 1000 : 20_000);
   noteProbe(path);
   let child: Deno.ChildProcess;
   try {
     child = new Deno.Command(path, {
-      args: ["-I", "-c", PROBE_SOURCE],
-      stdin: "null",
+      args: ["-I", "-c", PROBE_LOADER],
+      stdin: "piped",
       stdout: "piped",
       stderr: "piped",
       env: { PYTHONIOENCODING: "utf-8" },
+      // Its own process group, so that a timeout or Ctrl-C ends whatever it started too.
+      detached: Deno.build.os !== "windows",
     }).spawn();
   } catch (e: unknown) {
     const why = e instanceof Deno.errors.NotFound
@@ -256,6 +268,18 @@ export async function runProbe(path: string, options: ProbeOptions = {}): Promis
       { cause: e },
     );
   }
+  const killGroup = () => {
+    try {
+      if (Deno.build.os === "windows") child.kill("SIGKILL");
+      else Deno.kill(-child.pid, "SIGKILL");
+    } catch {
+      // already gone
+    }
+  };
+  const forget = onInterrupt(killGroup);
+  const writer = child.stdin.getWriter();
+  // A program that is not Python may exit without reading: a broken pipe is its answer.
+  writer.write(new TextEncoder().encode(PROBE_SOURCE)).then(() => writer.close()).catch(() => {});
   // On a timeout, do not wait for the pipes: a grandchild (a shim's `sleep`, say) may hold them.
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<"timeout">((resolve) => {
@@ -263,13 +287,10 @@ export async function runProbe(path: string, options: ProbeOptions = {}): Promis
   });
   const outcome = await Promise.race([child.output(), timeout]);
   clearTimeout(timer);
+  forget();
   const command = `${path} -I -c <mkvenv probe>`;
   if (outcome === "timeout") {
-    try {
-      child.kill("SIGKILL");
-    } catch {
-      // already gone
-    }
+    killGroup();
     throw new BuildError(
       `The interpreter ${q(path)} did not answer mkvenv's probe within ${
         timeoutMs / 1000

@@ -1,9 +1,11 @@
 /**
  * Cached interpreter facts: the probe runs once per interpreter binary; an upgraded or replaced
- * interpreter (other real path, size, mtime, mode or inode) is probed again. A binary that
- * refused the probe (a Python 2, a non-Python) is remembered too, so discovery does not run it
- * on every search. A corrupt or unreadable entry is ignored and rewritten; a cache that cannot
- * be written is skipped.
+ * interpreter (other real path, size, mtime, mode or inode) is probed again. Each entry records
+ * the stamp of the file it describes and is used only while that file still has it. A corrupt,
+ * unreadable, damaged or untrusted entry (lib/disk/cache.ts: another user owns it or could have
+ * written it) is ignored and replaced; a cache root mkvenv does not trust, or cannot write, is
+ * skipped: the interpreter is probed again. A binary that refused the probe (a Python 2, a
+ * non-Python) is remembered for the rest of the run only: it may be fixed before the next.
  *
  * An entry may also remember that discovery found the path to be a base interpreter (no shim,
  * not in a venv: lib/discovery/base_interpreter.ts), so that the next run reads one file instead of
@@ -12,7 +14,16 @@
  * they are unchanged: creating, removing or renaming a file there changes them.
  */
 import { dirname, join } from "../disk/paths.ts";
-import { cacheRoot, digest, writeFileAtomic } from "../disk/cache.ts";
+import {
+  cacheRoot,
+  cacheRootProblem,
+  digest,
+  ensureCacheDir,
+  forgetCacheRoot,
+  inspectCachePath,
+  readCacheText,
+  writeFileAtomic,
+} from "../disk/cache.ts";
 import {
   type InterpreterInfo,
   PROBE_VERSION,
@@ -42,12 +53,18 @@ export interface ProbeCachedOptions {
  */
 const SETTLED_MS = 2000;
 
-/** The cache entry of the file at `path` as it is now, and its real path. */
-function cacheKey(path: string): { key: string; real: string } | null {
+/** The file at `path` as it is now: its stamp, the entry name that stamp gives, its real path. */
+interface FileStamp {
+  key: string;
+  stamp: string;
+  real: string;
+}
+
+function fileStamp(path: string): FileStamp | null {
   try {
     const real = Deno.realPathSync(path);
     const st = Deno.statSync(real);
-    const stamp = [
+    const stamp = JSON.stringify([
       PROBE_VERSION,
       path,
       real,
@@ -56,12 +73,15 @@ function cacheKey(path: string): { key: string; real: string } | null {
       st.mode ?? 0,
       st.ino ?? 0,
       st.dev ?? 0,
-    ];
-    return { key: digest(JSON.stringify(stamp)), real };
+    ]);
+    return { key: digest(stamp), stamp, real };
   } catch {
     return null;
   }
 }
+
+/** Refusals seen in this process, by stamp key: never written to disk. */
+const refusals = new Map<string, ProbeRefused>();
 
 /**
  * The stamps (inode, mtime) of the two directories where a `pyvenv.cfg` would make `path` a
@@ -105,41 +125,108 @@ function isScript(path: string): boolean {
   }
 }
 
-function readEntry(entry: string): string | null {
+/** Where the entry of the file `stamp` lives, when there is a cache mkvenv trusts. */
+interface EntryPlace {
+  root: string;
+  dir: string;
+  entry: string;
+}
+
+const distrustSaid = new Set<string>();
+
+function entryPlace(
+  root: string | null,
+  stamp: FileStamp | null,
+  log?: (line: string) => void,
+): EntryPlace | null {
+  if (root === null || stamp === null) return null;
+  const problem = cacheRootProblem(root);
+  if (problem !== null && problem.kind !== "missing") {
+    if (!distrustSaid.has(root)) {
+      log?.(`the cache ${root} is not used: ${problem.why}; interpreters are probed again`);
+      distrustSaid.add(root);
+    }
+    return null;
+  }
+  const dir = join(root, "interpreters");
+  return { root, dir, entry: join(dir, `${stamp.key}.json`) };
+}
+
+/**
+ * The entry's facts, parsed, when the entry exists, is trusted, and describes the file as it is
+ * now; else null (said with `log` when it was there but not used).
+ */
+function readEntry(
+  place: EntryPlace,
+  stamp: FileStamp,
+  log?: (line: string) => void,
+): Record<string, unknown> | null {
+  const problem = inspectCachePath(place.dir, "dir");
+  if (problem !== null) {
+    if (problem.kind !== "missing") log?.(`the cache ${place.dir} is not used: ${problem.why}`);
+    return null;
+  }
+  const text = readCacheText(place.entry, log);
+  if (text === null) return null;
   try {
-    return Deno.readTextFileSync(entry);
+    const raw: unknown = JSON.parse(text);
+    if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return null;
+    const entry = raw as Record<string, unknown>;
+    if (entry.file !== stamp.stamp) {
+      log?.(`the cache entry ${place.entry} describes another file: probing again`);
+      return null;
+    }
+    return entry;
   } catch {
     return null;
   }
 }
 
-/** The entry's text: the probe's JSON, with the base-interpreter stamps when given. */
-function entryText(raw: string, base: number[][] | null): string {
-  return base === null ? raw : `{"base":${JSON.stringify(base)},${raw.slice(1)}`;
+/** The entry's text: the probe's JSON, with the file's stamp and the base-interpreter stamps. */
+function entryText(raw: string, stamp: FileStamp, base: number[][] | null): string {
+  const baseKey = base === null ? "" : `"base":${JSON.stringify(base)},`;
+  return `{"file":${JSON.stringify(stamp.stamp)},${baseKey}${raw.slice(1)}`;
+}
+
+/** Write an entry; a cache that cannot be made, trusted or written is skipped (said with `log`). */
+async function writeEntry(
+  place: EntryPlace,
+  text: string,
+  log?: (line: string) => void,
+): Promise<void> {
+  try {
+    Deno.mkdirSync(place.root, { recursive: true, mode: 0o700 });
+    forgetCacheRoot(place.root);
+    const problem = cacheRootProblem(place.root);
+    if (problem !== null) throw new Error(problem.why);
+    ensureCacheDir(place.root, place.dir, log);
+    await writeFileAtomic(place.entry, text);
+  } catch (e: unknown) {
+    log?.(`cannot write the interpreter cache ${place.entry}: ${String(e)}`);
+  }
 }
 
 /**
  * The facts of the interpreter at `path` when its cache entry remembers it as a base
  * interpreter (`probeCached` with `base`) and neither the file nor the directories a venv
- * would be found in have changed since; otherwise null. Never probes, never throws.
+ * would be found in have changed since; otherwise null. Never probes. Throws `BuildError` only
+ * when the default cache root cannot be named (see `cacheRoot`).
  */
 export function cachedBaseFacts(
   path: string,
   options: Pick<ProbeCachedOptions, "cacheDir" | "log"> = {},
 ): InterpreterInfo | null {
   const root = options.cacheDir === undefined ? cacheRoot() : options.cacheDir;
-  const key = root === null ? null : cacheKey(path);
-  if (root === null || key === null) return null;
-  const entry = join(root, "interpreters", `${key.key}.json`);
-  const text = readEntry(entry);
-  if (text === null) return null;
+  const stamp = root === null ? null : fileStamp(path);
+  const place = entryPlace(root, stamp, options.log);
+  if (place === null) return null;
+  const raw = readEntry(place, stamp!, options.log);
+  if (raw === null) return null;
   try {
-    const raw: unknown = JSON.parse(text);
-    const base = (raw as { base?: unknown } | null)?.base;
-    const stamps = base === undefined ? null : venvDirStamps(path);
-    if (stamps === null || !sameStamps(base, stamps)) return null;
+    const stamps = raw.base === undefined ? null : venvDirStamps(path);
+    if (stamps === null || !sameStamps(raw.base, stamps)) return null;
     const info = probeInfo(raw);
-    options.log?.(`${path} is a base interpreter, as the cache ${entry} remembers`);
+    options.log?.(`${path} is a base interpreter, as the cache ${place.entry} remembers`);
     return info;
   } catch {
     return null;
@@ -148,33 +235,32 @@ export function cachedBaseFacts(
 
 /**
  * The facts of the interpreter at `path`, from the cache when it is current, else from a probe
- * (then cached). Throws `BuildError` as `runProbe` does.
+ * (then cached). Throws `BuildError` as `runProbe` does, or when the default cache root cannot
+ * be named (see `cacheRoot`).
  */
 export async function probeCached(
   path: string,
   options: ProbeCachedOptions = {},
 ): Promise<InterpreterInfo> {
+  const log = options.log;
   const root = options.cacheDir === undefined ? cacheRoot() : options.cacheDir;
-  const key = root === null ? null : cacheKey(path);
-  const entry = root !== null && key !== null
-    ? join(root, "interpreters", `${key.key}.json`)
-    : null;
-  const base = options.base && entry !== null ? venvDirStamps(path) : null;
-  if (entry !== null) {
-    const text = readEntry(entry); // missing or unreadable: probe again and rewrite
-    const refused = text === null ? null : parseRefusal(text);
-    if (refused !== null) {
-      options.log?.(`${path} refused the probe before (cache ${entry})`);
-      throw refused;
-    }
+  const stamp = root === null ? null : fileStamp(path);
+  const place = entryPlace(root, stamp, log);
+  const base = options.base && place !== null ? venvDirStamps(path) : null;
+  const refused = stamp === null ? undefined : refusals.get(stamp.key);
+  if (refused !== undefined) {
+    log?.(`${path} refused the probe before`);
+    throw refused;
+  }
+  if (place !== null) {
+    const raw = readEntry(place, stamp!, log); // missing or unusable: probe again and rewrite
     try {
-      if (text !== null) {
-        const raw: unknown = JSON.parse(text);
+      if (raw !== null) {
         const info = probeInfo(raw);
-        options.log?.(`interpreter facts for ${path} from cache ${entry}`);
-        if (base !== null && !sameStamps((raw as { base?: unknown }).base, base)) {
-          const raw = JSON.stringify(toProbeJson(info));
-          await writeFileAtomic(entry, entryText(raw, base)).catch(() => {});
+        log?.(`interpreter facts for ${path} from cache ${place.entry}`);
+        if (base !== null && !sameStamps(raw.base, base)) {
+          const json = JSON.stringify(toProbeJson(info));
+          await writeEntry(place, entryText(json, stamp!, base), log);
         }
         return info;
       }
@@ -184,44 +270,19 @@ export async function probeCached(
   }
   // A script (a pyenv/asdf shim) may start another interpreter tomorrow: never cache it.
   // Checked before writing only: a script that replaced a cached binary has another key.
-  const target = entry !== null && !isScript(key!.real) ? entry : null;
+  const target = place !== null && !isScript(stamp!.real) ? place : null;
   const probeOptions = options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs };
   let probed: { info: InterpreterInfo; raw: string };
   try {
     probed = await runProbeRaw(path, probeOptions);
   } catch (e: unknown) {
-    if (e instanceof ProbeRefused && target !== null) {
-      const refusal = { probe: PROBE_VERSION, refused: { message: e.message, detail: e.detail } };
-      await writeFileAtomic(target, JSON.stringify(refusal)).catch(() => {});
-    }
+    if (e instanceof ProbeRefused && stamp !== null) refusals.set(stamp.key, e);
     throw e;
   }
   const { info, raw } = probed;
-  options.log?.(`probed ${path}`);
-  if (target !== null) {
-    try {
-      await writeFileAtomic(target, entryText(raw, base));
-    } catch (e: unknown) {
-      options.log?.(`cannot write the interpreter cache ${target}: ${String(e)}`);
-    }
-  }
+  log?.(`probed ${path}`);
+  if (target !== null) await writeEntry(target, entryText(raw, stamp!, base), log);
   return info;
-}
-
-/** A remembered refusal as the error it was, or null when `text` is not one. */
-function parseRefusal(text: string): ProbeRefused | null {
-  try {
-    const raw: unknown = JSON.parse(text);
-    if (typeof raw !== "object" || raw === null || !("refused" in raw)) return null;
-    if ((raw as { probe?: unknown }).probe !== PROBE_VERSION) return null;
-    const refused = (raw as { refused: unknown }).refused;
-    if (typeof refused !== "object" || refused === null) return null;
-    const { message, detail } = refused as { message?: unknown; detail?: unknown };
-    if (typeof message !== "string") return null;
-    return new ProbeRefused(message, typeof detail === "string" ? { detail } : {});
-  } catch {
-    return null;
-  }
 }
 
 async function runProbeRaw(

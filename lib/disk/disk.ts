@@ -71,6 +71,49 @@ export function osError(what: string, e: unknown): BuildError {
   return new BuildError(`${what}: ${why}`, { cause: e });
 }
 
+/** What the operating system's error numbers (Linux, macOS) that input can cause mean, and the remedy. */
+const ENVIRONMENT_ERRORS = new Map<number, string>([
+  [1, "operation not permitted"],
+  [13, "permission denied"],
+  [20, "a part of the path is not a directory"],
+  [21, "it is a directory"],
+  [28, "no space left on the device; free some space and run mkvenv again"],
+  [30, "the file system is read-only"],
+  [31, "too many links"],
+  [36, "the name is too long; choose a shorter path"],
+  [40, "too many levels of symbolic links"],
+  [62, "too many levels of symbolic links"],
+  [63, "the name is too long; choose a shorter path"],
+  [69, "the disk quota is exceeded; free some space and run mkvenv again"],
+  [122, "the disk quota is exceeded; free some space and run mkvenv again"],
+]);
+
+/**
+ * A file-system failure that the machine or the input caused (a full disk, a name too long, a
+ * read-only file system, ...) as a one-line `BuildError` naming the operation and the path, or
+ * null when `e` is not one. For the last line of defence in main.ts: such a failure is never an
+ * internal error.
+ */
+export function environmentError(e: unknown): BuildError | null {
+  if (!(e instanceof Error)) return null;
+  if (e instanceof Deno.errors.InvalidData && /not valid (unicode|UTF-8)/i.test(e.message)) {
+    // A name or variable Deno cannot read as text, wherever it was read.
+    return new BuildError(
+      `Cannot read a value that is not valid UTF-8 (${e.message}); make the environment ` +
+        `variable or the path UTF-8`,
+      { cause: e },
+    );
+  }
+  const m = /^(.*) \(os error (\d+)\)(?:: (\w+) '(.*?)'(?: -> '(.*)')?)?$/s.exec(e.message);
+  const why = m === null ? undefined : ENVIRONMENT_ERRORS.get(Number(m[2]));
+  if (m === null || why === undefined) return null;
+  const [, , code, op, path, to] = m;
+  const what = op === undefined
+    ? "Cannot carry out a file-system operation"
+    : `Cannot ${op} ${q(path!)}${to === undefined ? "" : ` to ${q(to)}`}`;
+  return new BuildError(`${what}: ${why} (os error ${code})`, { cause: e });
+}
+
 /** Copy the file `from` (following links) to `path`, replacing what is there, mode 0755. */
 export function copyExecutable(from: string, path: string): void {
   const tmp = join(dirname(path), `.${basename(path)}.mkvenv-${Deno.pid}.tmp`);

@@ -37,8 +37,10 @@ export function installModes(umask: number): InstallModes {
 }
 
 /**
- * The modes of mkvenv's cached files (0644, and 0755 for executables): what pip gives under
- * the usual umask 022. Under another umask, cached files are copied and given `installModes`.
+ * The modes pip gives under the usual umask 022 (0644, and 0755 for executables). Under this
+ * umask cached files are hard-linked, and keep the cache's read-only modes (0444, 0555: see
+ * `readOnlyMode` in lib/disk/cache.ts); under another umask they are copied and given
+ * `installModes`.
  */
 export const CACHED_MODES: InstallModes = installModes(0o022);
 
@@ -51,14 +53,14 @@ export function processUmask(): number {
 export class FilePlacer {
   #mode: LinkMode;
   readonly #log: ((line: string) => void) | undefined;
-  /** The modes copies get when they differ from the cached files' modes, else null. */
-  readonly #modes: InstallModes | null;
+  /** The modes copies get (the cached files are read-only). */
+  readonly #modes: InstallModes;
 
   constructor(mode: LinkMode, log?: (line: string) => void, modes: InstallModes = CACHED_MODES) {
     this.#mode = mode;
     this.#log = log;
     const same = modes.file === CACHED_MODES.file && modes.executable === CACHED_MODES.executable;
-    this.#modes = same ? null : modes;
+    this.#modes = modes;
     if (!same && mode === "hardlink") {
       // A hard link shares the cached file's mode: copy, so each file gets the mode pip gives.
       this.#log?.(`the umask asks for modes ${modes.file.toString(8)}: copying instead of linking`);
@@ -128,6 +130,8 @@ export class FilePlacer {
       }
     }
     if (this.#mode === "symlink") {
+      // A link to nothing would make a venv that looks whole: the cached file must be there.
+      if (!Deno.statSync(from).isFile) throw new Deno.errors.NotFound(`${from} is not a file`);
       Deno.symlinkSync(from, to);
       return;
     }
@@ -140,7 +144,7 @@ export class FilePlacer {
     }
     Deno.copyFileSync(from, to);
     const st = Deno.statSync(from);
-    if (this.#modes !== null) {
+    if (Deno.build.os !== "windows") {
       Deno.chmodSync(to, (st.mode ?? 0) & 0o111 ? this.#modes.executable : this.#modes.file);
     }
     if (st.mtime !== null) Deno.utimeSync(to, st.atime ?? st.mtime, st.mtime);

@@ -4,6 +4,16 @@
  * layer, about 5 ms of a 30 ms run, a sixth of what a venv costs us (see bench/).
  */
 
+/**
+ * The longest path (in bytes, without the final NUL) the system calls take: PATH_MAX less one
+ * on Linux and macOS; on Windows, long paths are allowed to 32767 characters.
+ */
+export const PATH_LIMIT: Readonly<Record<"linux" | "darwin" | "windows", number>> = {
+  linux: 4095,
+  darwin: 1023,
+  windows: 32767,
+};
+
 /** The path functions of one platform's syntax. */
 export interface PathApi {
   readonly sep: string;

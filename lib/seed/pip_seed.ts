@@ -7,8 +7,8 @@
  * `prepareSeed` runs before the builder touches the venv, so a missing wheel leaves nothing
  * behind; `seedPip` installs.
  */
-import { join } from "../disk/paths.ts";
-import { cacheRoot } from "../disk/cache.ts";
+import { dirname, join, PATH_LIMIT } from "../disk/paths.ts";
+import { cacheRoot, discardCachePath, openCache } from "../disk/cache.ts";
 import { launcherName, peMachine, type WindowsMachine } from "./console_scripts.ts";
 import { BuildError, q } from "../errors.ts";
 import { FilePlacer, installModes, type LinkMode, processUmask } from "../disk/file_links.ts";
@@ -213,24 +213,9 @@ function listWheels(dir: string): string[] | null {
   }
 }
 
-function usableCacheRoot(preferred: string | null, log?: (line: string) => void): {
-  root: string;
-  temporary: boolean;
-} {
-  if (preferred !== null) {
-    try {
-      Deno.mkdirSync(join(preferred, "wheels"), { recursive: true });
-      return { root: preferred, temporary: false };
-    } catch (e: unknown) {
-      log?.(`cache ${preferred} is not writable (${String(e)}): using a temporary one`);
-    }
-  }
-  return { root: Deno.makeTempDirSync({ prefix: "mkvenv-cache-" }), temporary: true };
-}
-
-function isNotWritable(e: unknown): boolean {
-  return e instanceof Deno.errors.PermissionDenied ||
-    (e instanceof Error && /read-only file system/i.test(e.message));
+/** Why filling the cache failed, for `--verbose` and for the error when nothing is left. */
+function failureText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
 }
 
 function describe(info: InterpreterInfo): string {
@@ -254,20 +239,27 @@ export async function prepareSeed(
   const log = options.log;
   const wanted = seedProjects(info);
   const preferred = options.cacheDir === undefined ? cacheRoot() : options.cacheDir;
-  let { root, temporary } = usableCacheRoot(preferred, log);
+  let { root, temporary } = openCache(preferred, log);
   const dispose = () => {
     if (temporary) Deno.removeSync(root, { recursive: true });
   };
-  // A cache that can be read but not written (a shared, read-only one) serves what it has;
-  // anything it lacks is built in a temporary cache instead.
+  // A cache that cannot be written (read-only, full, damaged beyond repair) serves what it
+  // has; anything it lacks is built in a private temporary cache instead. A `BuildError` is
+  // about the wheel, not the cache: it is passed on.
   const cached = async <T>(fill: (root: string) => Promise<T>): Promise<T> => {
     try {
       return await fill(root);
     } catch (e: unknown) {
-      if (temporary || !isNotWritable(e)) throw e;
-      log?.(`cache ${root} is not writable (${String(e)}): using a temporary one`);
-      ({ root, temporary } = usableCacheRoot(null, log));
-      return await fill(root);
+      if (e instanceof BuildError) throw e;
+      if (temporary) {
+        throw new BuildError(
+          `Cannot unpack a seed wheel into the temporary cache ${q(root)}: ${failureText(e)}`,
+          { cause: e },
+        );
+      }
+      log?.(`the cache ${root} cannot be used (${failureText(e)}): using a temporary one`);
+      ({ root, temporary } = openCache(null, log));
+      return await cached(fill);
     }
   };
   const cachedWheelIn = (path: string) => cached((r) => cachedWheel(r, path, log ? { log } : {}));
@@ -395,9 +387,10 @@ export async function prepareSeed(
           ...(log ? { log } : {}),
         });
       } catch (e: unknown) {
-        // A read-only cache without this interpreter's bytecode: the venv compiles on use.
-        if (!isNotWritable(e)) throw e;
-        log?.(`cannot write bytecode into the cache (${String(e)}): seeding without it`);
+        // A cache that cannot take this interpreter's bytecode (read-only, full): the venv
+        // compiles on use.
+        if (e instanceof BuildError) throw e;
+        log?.(`cannot write bytecode into the cache (${failureText(e)}): seeding without it`);
         bytecode = null;
       }
       const install = await makeInstall(
@@ -536,6 +529,86 @@ function windowsLaunchers(plan: SeedPlan, info: InterpreterInfo) {
   return { console: read(false), gui: read(true) };
 }
 
+/**
+ * When placing files failed because a cached file is gone (a temporary-file cleaner, a hand):
+ * the error that says so, after dropping the damaged entry so that the next run builds it
+ * again; else null.
+ */
+function damagedEntryError(
+  pkg: SeedPackage,
+  install: CachedInstall,
+  platform: VenvLayout["platform"],
+): BuildError | null {
+  const sep = pathFor(platform).sep;
+  const under = (base: string, rel: string) => (rel === "" ? base : `${base}${sep}${rel}`);
+  const sources = [
+    ...install.links.flatMap((g) => g.paths.map((p) => under(under(pkg.cached.dir, g.from), p))),
+    ...install.pythonScripts.map((s) => under(pkg.cached.dir, s.from)),
+  ];
+  const missing = sources.find((from) => {
+    try {
+      return !Deno.lstatSync(from).isFile;
+    } catch {
+      return true;
+    }
+  });
+  if (missing === undefined) return null;
+  // Bytecode goes with the install plans that name its files; anything else, with the entry.
+  const pycRoot = join(pkg.cached.dir, "pyc");
+  const inBytecode = missing.startsWith(pycRoot + sep);
+  const entry = inBytecode
+    ? missing.slice(0, missing.indexOf(sep, pycRoot.length + 1))
+    : pkg.cached.dir;
+  for (const path of inBytecode ? [join(pkg.cached.dir, "plans"), entry] : [entry]) {
+    try {
+      discardCachePath(path);
+    } catch {
+      // dropped by a concurrent mkvenv already, or never made
+    }
+  }
+  return new BuildError(
+    `Cannot install ${pkg.cached.summary.name} from the cache entry ${q(entry)}: its file ` +
+      `${q(missing)} is missing; the entry was removed, so running mkvenv again rebuilds it ` +
+      `(to clear the whole cache, remove ${q(dirname(dirname(pkg.cached.dir)))})`,
+  );
+}
+
+/**
+ * Refuse a venv where one of pip's files would have a path longer than the system takes: it
+ * could be written (in a stage with a shorter name) but never opened. Throws `BuildError`.
+ */
+function checkPathLengths(
+  layout: VenvLayout,
+  install: CachedInstall,
+  writes: readonly { path: string }[],
+): void {
+  const limit = PATH_LIMIT[layout.platform];
+  // A UTF-16 code unit is at most 3 bytes of UTF-8: most venvs need no path built or encoded.
+  let longest = 0;
+  for (const group of install.links) {
+    const base = layout.envDir.length + group.to.length + 2;
+    for (const p of group.paths) longest = Math.max(longest, base + p.length);
+  }
+  for (const w of writes) longest = Math.max(longest, w.path.length);
+  if (longest * 3 <= limit) return;
+  const sep = pathFor(layout.platform).sep;
+  const under = (base: string, rel: string) => (rel === "" ? base : `${base}${sep}${rel}`);
+  const paths = [
+    ...install.links.flatMap((g) => g.paths.map((p) => under(under(layout.envDir, g.to), p))),
+    ...writes.map((w) => w.path),
+  ];
+  for (const path of paths) {
+    const bytes = new TextEncoder().encode(path).length;
+    if (bytes > limit) {
+      throw new BuildError(
+        `Cannot install pip into ${q(layout.envDir)}: the path of its file ${q(path)} would be ` +
+          `${bytes} bytes long, more than the ${limit} a path may have here (PATH_MAX); choose ` +
+          `a shorter ENV_DIR, or pass --without-pip`,
+      );
+    }
+  }
+}
+
 /** Options of `seedPip`. */
 export interface SeedPipOptions {
   linkMode?: LinkMode;
@@ -578,19 +651,24 @@ export async function seedPip(
     const install = shapeKey(shape) === pkg.shape
       ? pkg.install
       : planCachedInstall(shape, pkg.cached.wheel, bytecodeInEntry(pkg.cached, pkg.bytecode));
-    const writes = venvWrites(scheme, install, {
-      readScript: (from) => Deno.readFileSync(join(pkg.cached.dir, from)),
-      launchers,
-      modes,
-    });
-    await carryOutCachedInstall(
-      scheme,
-      install,
-      pkg.cached.dir,
-      placer,
-      writes,
-      options.at ? { at: options.at } : {},
-    );
+    try {
+      const writes = venvWrites(scheme, install, {
+        readScript: (from) => Deno.readFileSync(join(pkg.cached.dir, from)),
+        launchers,
+        modes,
+      });
+      checkPathLengths(layout, install, writes);
+      await carryOutCachedInstall(
+        scheme,
+        install,
+        pkg.cached.dir,
+        placer,
+        writes,
+        options.at ? { at: options.at } : {},
+      );
+    } catch (e: unknown) {
+      throw damagedEntryError(pkg, install, layout.platform) ?? e;
+    }
     options.log?.(
       `installed ${install.name} ${install.version} (${
         placedCount(install)

@@ -104,6 +104,20 @@ export function parseEntryPoints(text: string): Map<string, EntryPoint[]> {
   return groups;
 }
 
+/**
+ * Why `name` cannot be the name of a script file (it would land outside the scripts directory,
+ * or could not be created), or null when it can. Every console and GUI script name of a wheel
+ * is checked here, as `readWheel` reads it.
+ */
+export function scriptNameProblem(name: string): string | null {
+  if (name === "." || name === "..") return "is not a file name";
+  const bad = [...name].find((c) =>
+    c === "/" || c === "\\" || c === ":" || c <= "\x1f" || c === "\x7f"
+  );
+  if (bad !== undefined) return `is not a file name: it contains ${q(bad)}`;
+  return null;
+}
+
 /** One line of a RECORD file. `hash` is `algo=urlsafe-b64-nopad` or "" (as `size` may be). */
 export interface RecordRow {
   path: string;
@@ -319,6 +333,12 @@ export async function readWheel(
   const recordText = text("RECORD") ?? fail("it has no RECORD");
   const record = new Map(parseRecord(recordText).map((r) => [r.path, r]));
   const entryPoints = parseEntryPoints(text("entry_points.txt") ?? "");
+  for (const group of ["console_scripts", "gui_scripts"]) {
+    for (const entry of entryPoints.get(group) ?? []) {
+      const why = scriptNameProblem(entry.name);
+      if (why !== null) fail(`the name of its ${group} entry ${q(entry.name)} ${why}`);
+    }
+  }
   const rootIsPurelib = (wheelFields.get("root-is-purelib")?.[0] ?? "true").toLowerCase() ===
     "true";
   const dataDir = `${distInfo.slice(0, -".dist-info".length)}.data`;

@@ -13,11 +13,24 @@
  *
  * Every entry is built in a temporary sibling and renamed into place: a reader sees a whole
  * entry or none. Two processes racing build it twice and one rename wins; the loser's copy is
- * removed. Cached files are never written again once published.
+ * removed. Cached files are never written again once published, and are read-only
+ * (`readOnlyMode`): venvs hard-link them, so an edit in place through one venv would reach all.
+ * Everything read goes through lib/disk/cache.ts's trust rules; an entry that is damaged (of the
+ * wrong type, its JSON missing or garbage) or that mkvenv does not trust is set aside and built
+ * again.
  */
 import { dirname, join } from "../disk/paths.ts";
 import compileSource from "../../templates/compile_pyc.py" with { type: "text" };
-import { digest, writeFileAtomic } from "../disk/cache.ts";
+import {
+  digest,
+  discardCachePath,
+  ensureCacheDir,
+  inspectCachePath,
+  readCacheText,
+  readOnlyMode,
+  tempSibling,
+  writeFileAtomic,
+} from "../disk/cache.ts";
 import { BuildError, q } from "../errors.ts";
 import { acquireLock } from "../disk/lock.ts";
 import { readWheel, type Wheel } from "./wheel.ts";
@@ -103,8 +116,9 @@ function entryOf(dir: string, sha256: string, summary: WheelSummary, wheel?: Whe
   };
 }
 
-/** The entry in `dir` when its `wheel.json` and `summary.json` are whole, else null. */
+/** The entry in `dir` when it is trusted and its `wheel.json` and `summary.json` are whole. */
 function wholeEntry(dir: string, sha256: string): CachedWheel | null {
+  if (!isTrustedDir(dir)) return null;
   const json = readJsonOrNull(join(dir, "wheel.json"));
   const summary = readJsonOrNull(join(dir, "summary.json"));
   if (!isWheelJson(json, sha256) || !isSummaryJson(summary, sha256)) return null;
@@ -114,10 +128,6 @@ function wholeEntry(dir: string, sha256: string): CachedWheel | null {
 /** The directory holding a cached wheel's files of one install category. */
 export function categoryDir(cached: CachedWheel, category: string): string {
   return join(cached.dir, "files", category);
-}
-
-function tempSibling(path: string): string {
-  return join(dirname(path), `.tmp-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`);
 }
 
 function removeQuietly(path: string): void {
@@ -145,23 +155,20 @@ function sweepStale(dir: string): void {
   }
 }
 
-/** The text of the cache file `path`, or null when it cannot be read. */
-function readTextOrNull(path: string): string | null {
-  try {
-    return Deno.readTextFileSync(path);
-  } catch {
-    return null;
-  }
-}
-
+/** The JSON of a cache file mkvenv trusts (lib/disk/cache.ts), else null. */
 function readJsonOrNull(path: string): unknown {
-  const text = readTextOrNull(path);
+  const text = readCacheText(path);
   if (text === null) return null;
   try {
     return JSON.parse(text);
   } catch {
     return null;
   }
+}
+
+/** Whether `dir` is a directory of the cache mkvenv trusts. */
+function isTrustedDir(dir: string): boolean {
+  return inspectCachePath(dir, "dir") === null;
 }
 
 function isSummaryJson(value: unknown, sha256: string): value is SummaryJson {
@@ -219,7 +226,7 @@ async function unpack(
 ): Promise<CachedWheel> {
   const { wheel, contents } = await readWheel(bytes, label);
   const dir = join(root, "wheels", sha256);
-  Deno.mkdirSync(dirname(dir), { recursive: true });
+  ensureCacheDir(root, dirname(dir));
   sweepStale(dirname(dir));
   const tmp = tempSibling(dir);
   try {
@@ -228,16 +235,18 @@ async function unpack(
       const path = join(tmp, "files", file.category, ...file.path.split("/"));
       const parent = dirname(path);
       if (!made.has(parent)) {
-        Deno.mkdirSync(parent, { recursive: true });
+        Deno.mkdirSync(parent, { recursive: true, mode: 0o755 });
         made.add(parent);
       }
-      // Deno sets the mode given exactly, whatever the umask.
-      Deno.writeFileSync(path, contents.get(file.archivePath)!, { mode: file.mode });
+      // Deno sets the mode given exactly, whatever the umask. Windows keeps the wheel's modes:
+      // a read-only attribute would stop removing the entry.
+      const mode = Deno.build.os === "windows" ? file.mode : readOnlyMode(file.mode);
+      Deno.writeFileSync(path, contents.get(file.archivePath)!, { mode });
     }
     const json: WheelJson = { format: WHEEL_CACHE_FORMAT, sha256, wheel };
-    Deno.writeTextFileSync(join(tmp, "wheel.json"), JSON.stringify(json));
+    Deno.writeTextFileSync(join(tmp, "wheel.json"), JSON.stringify(json), { mode: 0o444 });
     const summary: SummaryJson = { format: WHEEL_CACHE_FORMAT, sha256, summary: summaryOf(wheel) };
-    Deno.writeTextFileSync(join(tmp, "summary.json"), JSON.stringify(summary));
+    Deno.writeTextFileSync(join(tmp, "summary.json"), JSON.stringify(summary), { mode: 0o444 });
   } catch (e: unknown) {
     removeQuietly(tmp);
     throw e;
@@ -267,12 +276,10 @@ async function rebuild(
   try {
     const whole = wholeEntry(dir, sha256);
     if (whole !== null) return whole;
-    options.log?.(`replacing the damaged cache entry ${dir} with ${label}`);
-    if (isDirectory(dir)) {
-      const aside = tempSibling(dir);
-      Deno.renameSync(dir, aside);
-      Deno.removeSync(aside, { recursive: true });
-    }
+    const problem = inspectCachePath(dir, "dir");
+    const why = problem === null ? "its JSON is missing, damaged or old" : problem.why;
+    options.log?.(`replacing the cache entry ${dir} (${why}) with ${label}`);
+    if (problem?.kind !== "missing") discardCachePath(dir);
     return await unpack(root, sha256, bytes, label);
   } finally {
     lock.release();
@@ -291,18 +298,14 @@ export async function cachedWheel(
 ): Promise<CachedWheel> {
   const log = options.log;
   const stamp = fileKey(wheelPath);
+  ensureCacheDir(root, join(root, "wheels", "by-file"), log);
   const indexPath = stamp === null ? null : join(root, "wheels", "by-file", stamp.key);
   if (indexPath !== null) {
-    let sha256: string | null = null;
-    try {
-      sha256 = Deno.readTextFileSync(indexPath).trim();
-    } catch {
-      // not indexed yet
-    }
+    const sha256 = readCacheText(indexPath, log)?.trim() ?? null; // null: not indexed yet
     if (sha256 !== null && /^[0-9a-f]{64}$/.test(sha256)) {
       // The warm path: the summary only (the rest is read if a plan must be made).
       const dir = join(root, "wheels", sha256);
-      const json = readJsonOrNull(join(dir, "summary.json"));
+      const json = isTrustedDir(dir) ? readJsonOrNull(join(dir, "summary.json")) : null;
       if (isSummaryJson(json, sha256)) return entryOf(dir, sha256, json.summary);
     }
   }
@@ -325,8 +328,9 @@ export async function cachedWheel(
   let cached = wholeEntry(dir, sha256);
   if (cached !== null) {
     // whole: only the index was missing
-  } else if (isDirectory(dir)) cached = await rebuild(root, sha256, bytes, wheelPath, options);
-  else {
+  } else if (inspectCachePath(dir, "dir")?.kind !== "missing") {
+    cached = await rebuild(root, sha256, bytes, wheelPath, options);
+  } else {
     log?.(`unpacking ${wheelPath} into ${dir}`);
     cached = await unpack(root, sha256, bytes, wheelPath);
   }
@@ -342,7 +346,7 @@ function isPycJson(value: unknown): value is { files: CachedPycFile[] } {
 /** The bytecode of `cached` for `cacheTag` when it is in the cache; never compiles. */
 export function storedBytecode(cached: CachedWheel, cacheTag: string): CachedBytecode | null {
   const dir = join(cached.dir, "pyc", cacheTag);
-  const json = readJsonOrNull(join(dir, "pyc.json"));
+  const json = isTrustedDir(dir) ? readJsonOrNull(join(dir, "pyc.json")) : null;
   return isPycJson(json) ? { dir, files: json.files } : null;
 }
 
@@ -423,12 +427,19 @@ export async function cachedBytecode(
   const dir = join(cached.dir, "pyc", cacheTag);
   const stored = storedBytecode(cached, cacheTag);
   if (stored !== null) return stored;
+  const problem = inspectCachePath(dir, "dir");
+  if (problem?.kind !== "missing") {
+    // Published whole or not at all: one without a readable pyc.json is damaged.
+    log?.(`replacing the bytecode cache ${dir}: ${problem?.why ?? "its pyc.json is damaged"}`);
+    discardCachePath(join(cached.dir, "plans")); // they name its files
+    discardCachePath(dir);
+  }
 
   const sources = cached.wheel.files.filter((f) =>
     (f.category === "purelib" || f.category === "platlib") && f.path.endsWith(".py")
   );
   if (sources.length === 0) return null;
-  Deno.mkdirSync(dirname(dir), { recursive: true });
+  ensureCacheDir(dirname(dirname(cached.dir)), dirname(dir), log);
   const tmp = tempSibling(dir);
   const pairs = sources.map((f) => [
     join(categoryDir(cached, f.category), ...f.path.split("/")),
@@ -460,12 +471,23 @@ export async function cachedBytecode(
   }
   const files: CachedPycFile[] = [];
   try {
+    const dirs = new Set<string>();
     for (const [i, f] of sources.entries()) {
-      const done = written.get(pairs[i]![1]!);
+      const target = pairs[i]![1]!;
+      const done = written.get(target);
       if (done === undefined) continue;
+      // The cache holds read-only files and 0755 directories, whatever the umask Python ran
+      // under.
+      if (Deno.build.os !== "windows") {
+        Deno.chmodSync(target, readOnlyMode(0o644));
+        for (let d = dirname(target); d.length >= tmp.length && !dirs.has(d); d = dirname(d)) {
+          Deno.chmodSync(d, 0o755);
+          dirs.add(d);
+        }
+      }
       files.push({ path: pycPath(f.path, cacheTag), hash: done.hash, size: done.size });
     }
-    Deno.writeTextFileSync(join(tmp, "pyc.json"), JSON.stringify({ files }));
+    Deno.writeTextFileSync(join(tmp, "pyc.json"), JSON.stringify({ files }), { mode: 0o444 });
   } catch (e: unknown) {
     removeQuietly(tmp);
     throw e;
@@ -519,8 +541,9 @@ export function storedInstall(
   shape: InstallShape,
   cacheTag: string,
 ): CachedInstall | null {
-  // Read as any other cache file is.
-  const text = readTextOrNull(planPath(cached, shape, cacheTag));
+  const path = planPath(cached, shape, cacheTag);
+  // A plan names what is linked where: it counts only from a directory no one else can write.
+  const text = isTrustedDir(dirname(path)) ? readCacheText(path) : null;
   if (text === null) return null;
   try {
     const newline = text.indexOf("\n");
@@ -563,7 +586,9 @@ export async function makeInstall(
     placed: placedCount(install),
   };
   try {
-    await writeFileAtomic(planPath(cached, shape, cacheTag), `${JSON.stringify(header)}\n${body}`);
+    const path = planPath(cached, shape, cacheTag);
+    ensureCacheDir(dirname(dirname(cached.dir)), dirname(path), options.log);
+    await writeFileAtomic(path, `${JSON.stringify(header)}\n${body}`);
   } catch (e: unknown) {
     options.log?.(`cannot store the install plan of ${cached.wheel.name} (${String(e)})`);
   }

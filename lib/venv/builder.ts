@@ -10,7 +10,7 @@ import { lstatOrNull, makeDirs, resolvedPath } from "../disk/disk.ts";
 import { foreignEntry } from "./foreign_entries.ts";
 import type { InterpreterInfo } from "../discovery/interpreter.ts";
 import { type BuildOptions, computeLayout, pathFor, type VenvLayout } from "./layout.ts";
-import { dirname } from "../disk/paths.ts";
+import { dirname, PATH_LIMIT } from "../disk/paths.ts";
 import type { LinkMode } from "../disk/file_links.ts";
 import type { outdatedSeedFiles, seedPip, SeedPlan } from "../seed/pip_seed.ts";
 import { parsePythonStrLiteral, parsePyvenvCfg } from "./pyvenv_cfg.ts";
@@ -80,6 +80,14 @@ export function checkEnvDir(info: InterpreterInfo, envDir: string): void {
   if (envDir.includes("\uFFFD")) {
     throw refuse(
       "the path is not valid UTF-8 (or contains U+FFFD); choose a directory whose name is UTF-8",
+    );
+  }
+  const limit = PATH_LIMIT[info.platform];
+  const bytes = new TextEncoder().encode(envDir).length;
+  if (bytes > limit) {
+    throw refuse(
+      `the path is ${bytes} bytes long, more than the ${limit} a path may have here ` +
+        `(PATH_MAX); choose a shorter one`,
     );
   }
   const windows = info.platform === "windows";

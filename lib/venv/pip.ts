@@ -5,11 +5,12 @@
 import { BuildError, q } from "../errors.ts";
 import type { InterpreterInfo } from "../discovery/interpreter.ts";
 import { atLeast, type VenvLayout } from "./layout.ts";
+import { envObject } from "../disk/process_env.ts";
 import { pythonRepr } from "./pyvenv_cfg.ts";
 
 /** The environment CPython's venv gives the new python (gh-98251): no PYTHONHOME/PYTHONPATH. */
 export function venvChildEnv(layout: VenvLayout): Record<string, string> {
-  const env = Deno.env.toObject();
+  const env = envObject();
   delete env.PYTHONHOME;
   delete env.PYTHONPATH;
   delete env.ENSUREPIP_OPTIONS;

@@ -108,7 +108,9 @@ export function venvDirectoryRefusal(
     );
   }
   const first = createIfNeeded(layout.envDir);
-  if (first !== null || options.clear) return first;
+  // A venv directory venv would make afresh has nothing in the way below it (and a failed
+  // stat costs a thrown error in Deno: a new venv pays for one or two, not ten).
+  if (first !== null || options.clear || disk.lstat(layout.envDir) === null) return first;
   for (const dir of [layout.includeDir, layout.purelibDir]) {
     const refusal = createIfNeeded(dir);
     if (refusal !== null) return refusal;

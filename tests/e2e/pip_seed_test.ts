@@ -404,24 +404,48 @@ function modesUnder(root: string): Map<string, string> {
   return new Map(lines.map((l) => [l.replace(/^\S+ \d+ /, ""), l]));
 }
 
-Deno.test("under umask 077, 002 and 022 pip's files get the modes ensurepip's pip gives", async () => {
+Deno.test("under umask 077, 002 and 022 pip's files get the modes ensurepip's pip gives, read-only where hard-linked", async () => {
   // A fresh cache, filled under 077: what later runs under another umask link must not carry it.
   const cache = join(ROOT, "umask-cache");
-  for (const umask of ["077", "002", "022"]) {
-    const dir = join(ROOT, `umask-${umask}`);
+  for (
+    const [umask, linkMode] of [["077", "hardlink"], ["002", "hardlink"], ["022", "hardlink"], [
+      "022",
+      "copy",
+    ]]
+  ) {
+    const dir = join(ROOT, `umask-${umask}-${linkMode}`);
     const withUmask = ["-c", `umask ${umask} && exec "$@"`, "sh"];
     await ok("sh", [...withUmask, PY312, "-m", "venv", join(dir, "ref")]);
-    await ok("sh", [...withUmask, ...MKVENV_COMMAND, "-p", PY312, join(dir, "ours")], {
+    await ok("sh", [
+      ...withUmask,
+      ...MKVENV_COMMAND,
+      "-p",
+      PY312,
+      "--link-mode",
+      linkMode!,
+      join(dir, "ours"),
+    ], {
       MKVENV_CACHE_DIR: cache,
     });
     const ref = modesUnder(join(dir, "ref"));
     const ours = modesUnder(join(dir, "ours"));
+    // Under 022 the cache's files are hard-linked, and the cache's files are read-only (so an
+    // edit in place cannot reach other venvs): pip's modes less the write bits.
+    const linked = umask === "022" && linkMode === "hardlink";
     let compared = 0;
+    let readOnly = 0;
     for (const [rel, mode] of ref) {
       if (!ours.has(rel)) continue;
-      assert.equal(ours.get(rel), mode, `umask ${umask}: ${rel}`);
+      const cached = linked && mode.startsWith("f ") &&
+        Deno.lstatSync(join(dir, "ours", rel)).nlink! > 1;
+      const want = cached
+        ? mode.replace(/^f (\d+)/, (_, m: string) => `f ${(parseInt(m, 8) & ~0o222).toString(8)}`)
+        : mode;
+      assert.equal(ours.get(rel), want, `umask ${umask} ${linkMode}: ${rel}`);
       compared++;
+      if (cached) readOnly++;
     }
     assert.ok(compared > 500, `umask ${umask}: only ${compared} entries in both venvs`);
+    assert.ok(!linked || readOnly > 500, `only ${readOnly} read-only files`);
   }
 });
