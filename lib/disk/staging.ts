@@ -141,11 +141,26 @@ export async function lockTarget(
         throw osError(`Cannot create a virtual environment in ${q(envDir)}`, e);
       }
     }
-    const lock = await lockDirectory(envDir, lockOptions);
+    let lock: Lock | null;
+    try {
+      lock = await lockDirectory(envDir, lockOptions);
+    } catch (e: unknown) {
+      // What this run made, it takes back: a failed lock leaves no empty ENV_DIR.
+      if (made) removeIfEmpty(envDir);
+      throw e;
+    }
     if (lock === null) continue;
     // Another run may have locked the directory we made first, and filled it.
     const claimed = made && isEmptyDir(envDir);
     return targetState(envDir, !claimed, claimed, [lock]);
+  }
+}
+
+function removeIfEmpty(dir: string): void {
+  try {
+    Deno.removeSync(dir); // fails on a directory that is not empty
+  } catch {
+    // not empty, or gone
   }
 }
 
@@ -155,13 +170,7 @@ function targetState(envDir: string, existed: boolean, claimed: boolean, locks: 
     locks,
     committed: false,
     release() {
-      if (claimed && !state.committed) {
-        try {
-          Deno.removeSync(envDir); // only while still empty
-        } catch {
-          // not empty, or gone
-        }
-      }
+      if (claimed && !state.committed) removeIfEmpty(envDir);
       for (const lock of state.locks.splice(0).reverse()) lock.release();
     },
   };

@@ -7,6 +7,7 @@ import type { InterpreterInfo } from "../discovery/interpreter.ts";
 import { atLeast, type VenvLayout } from "./layout.ts";
 import { envObject } from "../disk/process_env.ts";
 import { pythonRepr } from "./pyvenv_cfg.ts";
+import { onInterrupt } from "../disk/interrupt.ts";
 
 /** The environment CPython's venv gives the new python (gh-98251): no PYTHONHOME/PYTHONPATH. */
 export function venvChildEnv(layout: VenvLayout): Record<string, string> {
@@ -25,8 +26,9 @@ export async function runVenvPython(
   what: string,
 ): Promise<void> {
   let out: Deno.CommandOutput;
+  let child: Deno.ChildProcess;
   try {
-    out = await new Deno.Command(layout.envExe, {
+    child = new Deno.Command(layout.envExe, {
       args,
       cwd: layout.envDir,
       env: venvChildEnv(layout),
@@ -34,11 +36,25 @@ export async function runVenvPython(
       stdin: "null",
       stdout: "piped",
       stderr: "piped",
-    }).output();
+    }).spawn();
   } catch (e: unknown) {
     throw new BuildError(`Cannot run the venv's python ${q(layout.envExe)} to ${what}: ${e}`, {
       cause: e,
     });
+  }
+  // Ctrl-C or SIGTERM stops pip too: mkvenv exits at once, and a pip left running would go on
+  // changing the venv behind the user's back.
+  const unregister = onInterrupt(() => {
+    try {
+      child.kill("SIGTERM");
+    } catch {
+      // already ended
+    }
+  });
+  try {
+    out = await child.output();
+  } finally {
+    unregister();
   }
   if (!out.success) {
     const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);

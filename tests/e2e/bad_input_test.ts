@@ -152,7 +152,7 @@ Deno.test("a byte that is not UTF-8 in PATH, the working directory or MKVENV_CAC
     oneErrorLine(lock.stderr),
     /^mkvenv: error: Cannot read a value that is not valid UTF-8 /,
   );
-  for (const [name, made] of [["a", true], ["b", true], ["c", false]] as const) {
+  for (const [name, made] of [["a", true], ["b", true], ["c", false], ["d", false]] as const) {
     assertEquals((await Deno.lstat(join(T, name)).catch(() => null)) !== null, made, name);
   }
 });

@@ -131,3 +131,52 @@ for (const [signal, status] of SIGNALS) {
     assertEquals([...Deno.readDirSync(tmp.path)].map((e) => e.name), [], "no stage, no target");
   });
 }
+
+/** The pids whose command line names `path`. */
+async function processesNaming(path: string): Promise<number[]> {
+  const pids: number[] = [];
+  for (const entry of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(entry.name)) continue;
+    const cmd = await Deno.readTextFile(`/proc/${entry.name}/cmdline`).catch(() => "");
+    if (cmd.includes(path)) pids.push(Number(entry.name));
+  }
+  return pids;
+}
+
+Deno.test("SIGTERM while --upgrade-deps runs pip stops pip too", async () => {
+  await using tmp = await tempDir();
+  // An index that accepts connections and never answers: pip waits on it until it is stopped.
+  const server = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const held: Deno.Conn[] = [];
+  let connected = false;
+  const accepting = (async () => {
+    for await (const conn of server) {
+      connected = true;
+      held.push(conn);
+    }
+  })();
+  const env = join(tmp.path, "env");
+  try {
+    const child = new Deno.Command(MKVENV_COMMAND[0]!, {
+      args: [...MKVENV_COMMAND.slice(1), "-p", PY.exe, "--upgrade-deps", env],
+      env: {
+        MKVENV_CACHE_DIR: SHARED_TEST_CACHE,
+        PIP_INDEX_URL: `http://127.0.0.1:${server.addr.port}/simple/`,
+        PIP_RETRIES: "0",
+        PIP_TIMEOUT: "60",
+      },
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    await until(() => Promise.resolve(connected), "pip to reach the index");
+    assert((await processesNaming(env)).length > 0, "pip is not running");
+    child.kill("SIGTERM");
+    const out = await child.output();
+    assertEquals(out.code, 143, new TextDecoder().decode(out.stderr));
+    await until(async () => (await processesNaming(env)).length === 0, "pip to end");
+  } finally {
+    server.close();
+    for (const conn of held) conn.close();
+    await accepting.catch(() => {});
+  }
+});
