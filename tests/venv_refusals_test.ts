@@ -98,3 +98,21 @@ Deno.test("OS errors read as Python shows them, naming the directory makedirs wo
   );
   assertEquals(newVenvDirError("/w", "linux", denied, disk), null, "it exists");
 });
+
+Deno.test("venvDirectoryRefusal() is no refusal when another run makes ENV_DIR between its stat and lstat", () => {
+  // The check runs before the target's lock: a concurrent mkvenv may create the directory after
+  // stat found nothing. The first stat of /w/env fails; everything after sees a directory.
+  const disk = fakeDisk({ "/": "dir", "/w": "dir", "/w/env": "dir" });
+  let first = true;
+  const racing: DiskView = {
+    ...disk,
+    stat: (p) => {
+      if (p === "/w/env" && first) {
+        first = false;
+        return null;
+      }
+      return disk.stat(p);
+    },
+  };
+  assertEquals(venvDirectoryRefusal(LAYOUT, { clear: false }, racing), null);
+});

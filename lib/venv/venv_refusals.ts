@@ -56,8 +56,10 @@ export function venvDirectoryRefusal(
       const above = makedirs(head);
       if (above !== null) return above;
     }
-    if (disk.lstat(d) !== null) {
-      // Not there for stat, there for lstat: a link to nothing.
+    // Not there for stat, there for lstat: a link to nothing. Only a link counts, and only while
+    // stat still fails: another mkvenv may make `d` between the two calls (this check runs
+    // before the target's lock), and a directory made meanwhile is no refusal.
+    if (disk.lstat(d)?.isSymlink && !exists(d)) {
       let target = "";
       try {
         target = disk.readLink(d);
