@@ -2,6 +2,7 @@
  * Shared helpers for the tests: the real interpreters on this machine, running the mkvenv CLI
  * from source, and reading a directory tree.
  */
+import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -170,4 +171,18 @@ export async function pyJson(
   const r = await run(python, ["-c", code], env ? { env } : {});
   if (r.code !== 0) throw new Error(`${python} -c failed (${r.code}): ${r.stderr}`);
   return JSON.parse(r.stdout);
+}
+
+/** The one `mkvenv: error:` line of `stderr`; fails unless there is exactly one. */
+export function errorLine(stderr: string): string {
+  const lines = stderr.split("\n").filter((l) => l.startsWith("mkvenv: error:"));
+  assertEquals(lines.length, 1, stderr);
+  return lines[0]!;
+}
+
+/** Assert that the venv at `env` runs: its `bin/<python>` answers with `env` as sys.prefix. */
+export async function venvWorks(env: string, python = "python"): Promise<void> {
+  const r = await run(join(env, "bin", python), ["-c", "import sys; print(sys.prefix)"]);
+  assertEquals(r.code, 0, r.stderr);
+  assertEquals(r.stdout.trim(), env);
 }

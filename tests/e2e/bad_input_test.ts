@@ -8,6 +8,7 @@ import {
 } from "node:assert/strict";
 import { join } from "node:path";
 import {
+  errorLine,
   mkvenv,
   MKVENV_COMMAND,
   pyenvPython,
@@ -101,9 +102,7 @@ function viaSh(script: string, env: Record<string, string> = {}) {
 
 function oneErrorLine(stderr: string): string {
   assert(!stderr.includes("internal error"), stderr);
-  const lines = stderr.split("\n").filter((l) => l.startsWith("mkvenv: error:"));
-  assertEquals(lines.length, 1, stderr);
-  return lines[0]!;
+  return errorLine(stderr);
 }
 
 Deno.test("a byte that is not UTF-8 in PATH, the working directory or MKVENV_CACHE_DIR gets a message", async () => {

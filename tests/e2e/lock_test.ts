@@ -6,23 +6,21 @@
 import { deepStrictEqual as assertEquals, match as assertMatch } from "node:assert/strict";
 import { join } from "node:path";
 import { helperPaths } from "../../lib/disk/staging.ts";
-import { mkvenv, MKVENV_COMMAND, pyenvPython, type Ran, run, tempDir, tree } from "../_util.ts";
+import {
+  errorLine,
+  mkvenv,
+  MKVENV_COMMAND,
+  pyenvPython,
+  type Ran,
+  run,
+  tempDir,
+  tree,
+  venvWorks,
+} from "../_util.ts";
 
 const PY = pyenvPython("3.12");
 /** The Python user `nobody` can run (pyenv's live under /root, which is 0700). */
 const SYSTEM_PY = "/usr/bin/python3.11";
-
-function errorLine(stderr: string): string {
-  const lines = stderr.split("\n").filter((l) => l.startsWith("mkvenv: error:"));
-  assertEquals(lines.length, 1, stderr);
-  return lines[0]!;
-}
-
-async function works(env: string, python = "python"): Promise<void> {
-  const r = await run(join(env, "bin", python), ["-c", "import sys; print(sys.prefix)"]);
-  assertEquals(r.code, 0, r.stderr);
-  assertEquals(r.stdout.trim(), env);
-}
 
 /** A directory `nobody` owns for deno's own cache, shared by the tests of this file. */
 const NOBODY_HOME = Deno.makeTempDirSync({ prefix: "mkvenv-nobody-" });
@@ -84,7 +82,7 @@ Deno.test("links planted at the lock's and the stage's names by another user lea
   );
   const r = await mkvenv(["-p", PY.exe, "--without-pip", env]);
   assertEquals(r.code, 0, r.stderr);
-  await works(env);
+  await venvWorks(env);
   assertEquals(
     [tree(victimDir), await Deno.readTextFile(victim), (await Deno.stat(victim)).mode],
     before,
@@ -106,13 +104,13 @@ Deno.test("a user who owns ENV_DIR but cannot write its parent builds, re-uses, 
   await chown(venv, "nobody");
   const created = await mkvenvAsNobody(["-p", SYSTEM_PY, venv]);
   assertEquals(created.code, 0, created.stderr);
-  await works(venv);
+  await venvWorks(venv);
   const pip = await run(join(venv, "bin", "pip"), ["--version"]);
   assertEquals(pip.code, 0, pip.stderr);
   for (const again of [[], ["--upgrade"], ["--clear", "--without-pip"]]) {
     const r = await mkvenvAsNobody(["-p", SYSTEM_PY, ...again, venv]);
     assertEquals(r.code, 0, `${again}: ${r.stderr}`);
-    await works(venv);
+    await venvWorks(venv);
   }
   assertEquals(tree(opt).filter((l) => !l.includes("venv/")), ["d 755 .", "d 755 venv"]);
   assertEquals([...Deno.readDirSync(venv)].filter((e) => e.name.startsWith(".mkvenv")), []);
@@ -134,7 +132,7 @@ Deno.test("an ENV_DIR whose name is 255 bytes is created, re-used, cleared and u
   for (const args of [[], [], ["--clear"], ["--upgrade"]]) {
     const r = await mkvenv(["-p", PY.exe, ...args, env]);
     assertEquals(r.code, 0, `${args}: ${r.stderr}`);
-    await works(env);
+    await venvWorks(env);
   }
   const pip = await run(join(env, "bin", "pip"), ["--version"]);
   assertEquals(pip.code, 0, pip.stderr);
@@ -185,7 +183,7 @@ Deno.test("a commit that fails in an existing directory puts nothing in place, p
   );
   assertEquals(tree(env), venvBefore);
   assertEquals(await Deno.readTextFile(join(env, "pyvenv.cfg")), cfg);
-  await works(env);
+  await venvWorks(env);
 
   // --clear --force of a directory holding one of root's: the old entries all come back.
   const data = join(tmp.path, "data");
@@ -227,7 +225,7 @@ Deno.test("links at the names a killed commit leaves are removed, not followed, 
   const before = [tree(victimDir), await Deno.readTextFile(victim)];
   const r = await mkvenv(["-p", PY.exe, "--without-pip", env]);
   assertEquals(r.code, 0, r.stderr);
-  await works(env);
+  await venvWorks(env);
   assertEquals([tree(victimDir), await Deno.readTextFile(victim)], before);
   assertEquals([...Deno.readDirSync(env)].filter((e) => e.name.startsWith(".mkvenv")), []);
   assertEquals(
@@ -261,7 +259,7 @@ Deno.test("a stage name another user took in a sticky directory does not stop a 
     env,
   ], { env: { HOME: home, DENO_DIR: join(home, "deno"), MKVENV_CACHE_DIR: join(home, "c") } });
   assertEquals(built.code, 0, built.stderr);
-  await works(env);
+  await venvWorks(env);
   assertEquals((await Deno.stat(env)).uid, (await Deno.stat(home)).uid);
   assertEquals([...Deno.readDirSync(planted)], []);
   assertEquals(

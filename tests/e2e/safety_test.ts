@@ -9,6 +9,7 @@ import {
 } from "node:assert/strict";
 import { join } from "node:path";
 import {
+  errorLine,
   mkvenv,
   MKVENV_COMMAND,
   pyenvPython,
@@ -16,21 +17,10 @@ import {
   SHARED_TEST_CACHE,
   tempDir,
   tree,
+  venvWorks,
 } from "../_util.ts";
 
 const PY = pyenvPython("3.12");
-
-function errorLine(stderr: string): string {
-  const lines = stderr.split("\n").filter((l) => l.startsWith("mkvenv: error:"));
-  assertEquals(lines.length, 1, stderr);
-  return lines[0]!;
-}
-
-async function works(env: string): Promise<void> {
-  const r = await run(join(env, "bin", "python"), ["-c", "import sys; print(sys.prefix)"]);
-  assertEquals(r.code, 0, r.stderr);
-  assertEquals(r.stdout.trim(), env);
-}
 
 /** Mount a tmpfs of `size` at a new directory under `parent`; null where mounting is not allowed. */
 async function tmpfs(parent: string, size: string, readOnly = false): Promise<string | null> {
@@ -71,7 +61,7 @@ Deno.test("--clear refuses a non-empty directory that is not a venv, and --force
   const forced = await mkvenv(["-p", PY.exe, "--without-pip", "--clear", "--force", project]);
   assertEquals(forced.code, 0, forced.stderr);
   assert((await Deno.lstat(join(project, "work.py")).catch(() => null)) === null);
-  await works(project);
+  await venvWorks(project);
 });
 
 Deno.test("building into a project directory works, and refuses to overwrite a file of the user's", async () => {
@@ -82,7 +72,7 @@ Deno.test("building into a project directory works, and refuses to overwrite a f
   const ok = await mkvenv(["-p", PY.exe, "--without-pip", "."], { cwd: project });
   assertEquals(ok.code, 0, ok.stderr);
   assertEquals(await Deno.readTextFile(join(project, "main.py")), "print(1)\n");
-  await works(project);
+  await venvWorks(project);
 
   const other = join(tmp.path, "other");
   await Deno.mkdir(other);
@@ -135,7 +125,7 @@ Deno.test("a failed --clear leaves the previous venv as it was: a full disk", as
     const r = await mkvenv(["-p", PY.exe, "--without-pip", "--clear", "--copies", env]);
     assertEquals(r.code, 1, r.stderr);
     assertEquals(tree(env), before, "previous venv intact");
-    await works(env);
+    await venvWorks(env);
   } finally {
     await unmount(mnt);
   }
@@ -154,7 +144,7 @@ Deno.test("a read-only parent is refused with one line, and a read-only cache do
       env: { MKVENV_CACHE_DIR: join(mnt, "cache") },
     });
     assertEquals(ok.code, 0, ok.stderr);
-    await works(env);
+    await venvWorks(env);
   } finally {
     await unmount(mnt);
   }
@@ -215,7 +205,7 @@ Deno.test("two mkvenv runs on one target serialise; the loser names the holder a
   // The holder died (SIGKILL): its lock is gone with it, and the next run succeeds.
   const again = await mkvenv(["-p", PY.exe, "--without-pip", env]);
   assertEquals(again.code, 0, again.stderr);
-  await works(env);
+  await venvWorks(env);
 });
 
 Deno.test("a probe that hangs or prints garbage fails with its command and output", async () => {
@@ -247,7 +237,7 @@ Deno.test("ENV_DIR edge cases: empty, '.', '..', trailing slashes, a path throug
   const a = join(tmp.path, "a");
   await Deno.mkdir(join(a, "b"), { recursive: true });
   assertEquals((await mkvenv(["-p", PY.exe, "--without-pip", ""], { cwd: a })).code, 0);
-  await works(a);
+  await venvWorks(a);
   assertEquals((await mkvenv(["-p", PY.exe, "--without-pip", "."], { cwd: a })).code, 0);
   assertEquals(
     (await mkvenv(["-p", PY.exe, "--without-pip", "..", "--without-scm-ignore-files"], {
@@ -255,16 +245,16 @@ Deno.test("ENV_DIR edge cases: empty, '.', '..', trailing slashes, a path throug
     })).code,
     0,
   );
-  await works(a);
+  await venvWorks(a);
   assertEquals(
     (await mkvenv(["-p", PY.exe, "--without-pip", "trail///"], { cwd: tmp.path })).code,
     0,
   );
-  await works(join(tmp.path, "trail"));
+  await venvWorks(join(tmp.path, "trail"));
   await Deno.symlink(a, join(tmp.path, "link"));
   const viaLink = join(tmp.path, "link", "inner");
   assertEquals((await mkvenv(["-p", PY.exe, "--without-pip", viaLink])).code, 0);
-  await works(viaLink);
+  await venvWorks(viaLink);
   assert(
     (await Deno.readTextFile(join(a, "inner", "pyvenv.cfg"))).includes(viaLink),
     "path kept unresolved",
@@ -331,7 +321,7 @@ Deno.test("concurrent mkvenv runs sharing a fresh cache: every venv works, no pa
     ),
   );
   for (const r of results) assertEquals(r.code, 0, r.stderr);
-  for (const t of new Set(targets)) await works(t);
+  for (const t of new Set(targets)) await venvWorks(t);
   const cacheFiles = tree(cache);
   assert(cacheFiles.every((l) => !l.includes(".tmp")), cacheFiles.join("\n"));
   const names = [...Deno.readDirSync(tmp.path)].map((e) => e.name).sort();

@@ -10,21 +10,9 @@ import {
   ok as assert,
 } from "node:assert/strict";
 import { join } from "node:path";
-import { mkvenv, pyenvPython, run, tempDir, tree } from "../_util.ts";
+import { errorLine, mkvenv, pyenvPython, run, tempDir, tree, venvWorks } from "../_util.ts";
 
 const PY = pyenvPython("3.12");
-
-function errorLine(stderr: string): string {
-  const lines = stderr.split("\n").filter((l) => l.startsWith("mkvenv: error:"));
-  assertEquals(lines.length, 1, stderr);
-  return lines[0]!;
-}
-
-async function works(env: string): Promise<void> {
-  const r = await run(join(env, "bin", "python"), ["-c", "import sys; print(sys.prefix)"]);
-  assertEquals(r.code, 0, r.stderr);
-  assertEquals(r.stdout.trim(), env);
-}
 
 async function pipWorks(env: string): Promise<void> {
   const r = await run(join(env, "bin", "pip"), ["--version"]);
@@ -52,7 +40,7 @@ Deno.test("re-use and --upgrade keep the user's directory where the layout puts 
     );
     assertEquals(await Deno.readTextFile(join(env, "lib64", "mine.txt")), "mine\n");
     assertEquals(await Deno.readTextFile(join(env, ".gitignore", "notes")), "notes\n");
-    await works(env);
+    await venvWorks(env);
   }
 });
 
@@ -118,7 +106,7 @@ Deno.test("--clear refuses a venv that also holds a project, naming an entry; --
   });
   assertEquals(forced.code, 0, forced.stderr);
   assertEquals(await Deno.lstat(join(project, ".git")).catch(() => null), null);
-  await works(project);
+  await venvWorks(project);
 });
 
 Deno.test("the base interpreter's bin, lib and include are refused through any link that leads to them", async () => {
@@ -195,7 +183,7 @@ Deno.test("a venv whose lib and bin are links to directories elsewhere is re-use
       assertEquals(r.code, 0, `${args}: ${r.stderr}`);
       assert((await Deno.lstat(join(env, "lib"))).isSymlink, "lib is still the user's link");
       assert((await Deno.lstat(join(env, "bin"))).isSymlink, "bin is still the user's link");
-      await works(env);
+      await venvWorks(env);
       await pipWorks(env);
     }
     assert((await Deno.readTextFile(join(env, "pyvenv.cfg"))).includes("prompt = 'far'"));
