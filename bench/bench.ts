@@ -168,7 +168,7 @@ async function chooseMkvenv(dir: string): Promise<string> {
     MKVENV = bin.split(" ").filter((w) => w !== "");
     return `mkvenv = ${bin} (MKVENV_BENCH_BIN)`;
   }
-  const program = await build(join(dir, "mkvenv.js"));
+  const program = await build(join(dir, "program"));
   MKVENV = [Deno.execPath(), "run", "--allow-all", "--no-config", program];
   return "mkvenv = deno run of dist/mkvenv.js as scripts/build.ts makes it (what the binary runs)";
 }
@@ -225,7 +225,9 @@ async function virtualenvSide(bench: Bench): Promise<Side | string> {
  */
 async function baselineSide(bench: Bench, rev: string): Promise<Side | string> {
   const tree = join(bench.dir, "baseline");
-  const program = join(bench.dir, "baseline.js");
+  // Builds before code splitting take the program's file path, later ones a directory.
+  const out = join(bench.dir, "baseline-program");
+  let program = out;
   try {
     await Deno.mkdir(tree);
     const root = new URL("..", import.meta.url).pathname;
@@ -240,9 +242,10 @@ async function baselineSide(bench: Bench, rev: string): Promise<Side | string> {
     await writer.write(archive.stdout);
     await writer.close();
     if (!(await tar.status).success) throw new Error("tar -x failed");
-    await exec([Deno.execPath(), "run", "-A", join(tree, "scripts", "build.ts"), program], {
+    await exec([Deno.execPath(), "run", "-A", join(tree, "scripts", "build.ts"), out], {
       ...Deno.env.toObject(),
     });
+    if (Deno.statSync(out).isDirectory) program = join(out, "mkvenv.js");
   } catch (e: unknown) {
     return `baseline comparison skipped: cannot build ${rev} (${String(e).split("\n")[0]})`;
   }

@@ -11,7 +11,7 @@ import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/stric
 import { delimiter, join } from "node:path";
 import { parse } from "yaml";
 import { MKVENV_VERSION } from "../lib/version.ts";
-import { buildProgram } from "../scripts/build.ts";
+import { build } from "../scripts/build.ts";
 import { PERMISSIONS } from "../scripts/compile.ts";
 import { fakeRelease, nativeTarget } from "./_release_fixture.ts";
 import { testPythons } from "./_test_pythons.ts";
@@ -160,8 +160,7 @@ async function newJob(root: string): Promise<Job> {
 
 /** The real program behind a release binary: `deno run` of dist/mkvenv.js, in a script. */
 async function programBinary(dir: string): Promise<Uint8Array> {
-  const program = join(dir, "mkvenv.js");
-  await Deno.writeTextFile(program, await buildProgram());
+  const program = await build(join(dir, "program"));
   const words = [Deno.execPath(), "run", "--quiet", "--no-prompt", ...PERMISSIONS, program];
   const quoted = words.map((w) => `'${w.replaceAll("'", `'\\''`)}'`).join(" ");
   return new TextEncoder().encode(`#!/bin/sh\nexec ${quoted} "$@"\n`);

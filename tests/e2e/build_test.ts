@@ -7,7 +7,7 @@
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { join } from "node:path";
 import { parsePyvenvCfg } from "../../lib/venv/pyvenv_cfg.ts";
-import { buildProgram } from "../../scripts/build.ts";
+import { build } from "../../scripts/build.ts";
 import { mkvenv, pyenvPython, run, SHARED_TEST_CACHE, tempDir, tree } from "../_util.ts";
 
 const PY = pyenvPython("3.12");
@@ -34,8 +34,7 @@ async function snapshot(env: string): Promise<{ tree: string[]; files: Map<strin
 
 Deno.test("the built program makes the same venvs as the source", async () => {
   await using tmp = await tempDir();
-  const program = join(tmp.path, "mkvenv.js");
-  await Deno.writeTextFile(program, await buildProgram());
+  const program = await build(join(tmp.path, "program"));
   // Both venvs at the same path, one after the other: the scripts in them name their place.
   const env = join(tmp.path, "env");
   for (const extra of [["--without-pip"], []]) {

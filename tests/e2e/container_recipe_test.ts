@@ -8,7 +8,7 @@
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { join } from "node:path";
-import { buildProgram } from "../../scripts/build.ts";
+import { build } from "../../scripts/build.ts";
 import { PERMISSIONS } from "../../scripts/compile.ts";
 import { which } from "../_shells.ts";
 import { ROOT, run, tempDir } from "../_util.ts";
@@ -81,8 +81,7 @@ Deno.test({
     await Deno.mkdir(join(root, "tmp"), { mode: 0o1777 });
     await Deno.chmod(join(root, "tmp"), 0o1777);
     // mkvenv: the built program, run by deno with the release permissions.
-    const program = join(root, "mkvenv.js");
-    await Deno.writeTextFile(program, await buildProgram());
+    const program = await build(join(root, "opt", "mkvenv"));
     const words = [Deno.execPath(), "run", "--quiet", "--no-prompt", ...PERMISSIONS, program];
     await Deno.writeTextFile(
       join(bin, "mkvenv"),

@@ -1,13 +1,13 @@
 /**
- * The program the release binaries are compiled from (dist/mkvenv.js, scripts/build.ts) stands
- * alone: copied into an empty directory and run from there with exactly the permissions
+ * The program the release binaries are compiled from (dist/mkvenv.js and its chunks,
+ * scripts/build.ts) stands alone: built into an empty directory and run from there with exactly the permissions
  * `deno compile` bakes in (scripts/compile.ts) and with reading the source tree denied, it
  * makes a venv with pip whose python, pip and activation script work, lists the Pythons and
  * prints its help: its templates and probe are inside it.
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { join } from "node:path";
-import { buildProgram } from "../../scripts/build.ts";
+import { build, ENTRY } from "../../scripts/build.ts";
 import { PERMISSIONS } from "../../scripts/compile.ts";
 import { testPythons } from "../_test_pythons.ts";
 import { ROOT, run, tempDir } from "../_util.ts";
@@ -19,8 +19,11 @@ Deno.test("the built program runs from an empty directory with the release's per
   await using tmp = await tempDir();
   const alone = join(tmp.path, "alone");
   await Deno.mkdir(alone);
-  await Deno.writeTextFile(join(alone, "mkvenv.js"), await buildProgram());
-  assertEquals([...Deno.readDirSync(alone)].map((e) => e.name), ["mkvenv.js"]);
+  assertEquals(await build(alone), join(alone, ENTRY));
+  const files = [...Deno.readDirSync(alone)].map((e) => e.name);
+  // The entry and the chunks it imports, nothing else: pip seeding is in a chunk of its own.
+  assert(files.includes(ENTRY) && files.length > 1, files.join(" "));
+  assert(files.every((name) => name.endsWith(".js")), files.join(" "));
   const cache = join(tmp.path, "cache");
   const mk = (args: string[]) =>
     run(
