@@ -35,19 +35,33 @@ interface TopLevelFunction {
   end: number;
 }
 
+/** The parts of acorn's syntax tree the rewrite reads. */
 interface AcornNode {
   type: string;
   start: number;
   end: number;
   id?: { name: string } | null;
+  key?: AcornNode;
+  value?: AcornNode;
+  method?: boolean;
+  kind?: string;
+  computed?: boolean;
+  async?: boolean;
+  generator?: boolean;
+  [child: string]: unknown;
+}
+
+function parseModule(source: string): AcornNode {
+  return parse(source, {
+    ecmaVersion: "latest",
+    sourceType: "module",
+    preserveParens: true,
+  }) as unknown as AcornNode;
 }
 
 /** The module's top-level function declarations, in source order. */
 export function topLevelFunctions(source: string): TopLevelFunction[] {
-  const program = parse(source, { ecmaVersion: "latest", sourceType: "module" }) as unknown as {
-    body: AcornNode[];
-  };
-  return program.body
+  return (parseModule(source).body as AcornNode[])
     .filter((node) => node.type === "FunctionDeclaration" && node.id)
     .map((node) => ({ name: node.id!.name, start: node.start, end: node.end }));
 }
@@ -68,6 +82,86 @@ export function eagerFunctions(source: string): string {
   }
   rest += source.slice(from);
   return `${assignments.join("\n")}\n${rest}`;
+}
+
+/** Text to put in place of `source.slice(start, end)` (an insertion when they are equal). */
+interface Edit {
+  start: number;
+  end: number;
+  text: string;
+}
+
+function children(node: AcornNode): AcornNode[] {
+  const out: AcornNode[] = [];
+  for (const [key, value] of Object.entries(node)) {
+    if (key === "type" || key === "start" || key === "end") continue;
+    for (const child of Array.isArray(value) ? value : [value]) {
+      if (child !== null && typeof child === "object" && typeof child.type === "string") {
+        out.push(child as AcornNode);
+      }
+    }
+  }
+  return out;
+}
+
+function usesSuper(node: AcornNode): boolean {
+  return node.type === "Super" || children(node).some(usesSuper);
+}
+
+/**
+ * The edits that make V8 compile every function inside the module eagerly too: each arrow
+ * function and function expression not yet in parentheses is put in them, and each method of
+ * an object literal (`name(a) {...}`) becomes a parenthesised function expression
+ * (`name: (function (a) {...})`), which behaves the same for every use mkvenv makes of it. Left
+ * as they are: getters and setters, methods that use `super` or are named `__proto__`, and the
+ * methods of classes, which JavaScript has no other way to write.
+ */
+function innerFunctionEdits(source: string): Edit[] {
+  const edits: Edit[] = [];
+  const visit = (node: AcornNode, parent: AcornNode | null) => {
+    const isFunction = node.type === "ArrowFunctionExpression" ||
+      node.type === "FunctionExpression";
+    const isMethodValue = parent !== null && parent.value === node &&
+      (parent.type === "MethodDefinition" ||
+        (parent.type === "Property" && (parent.method === true || parent.kind !== "init")));
+    if (isFunction && !isMethodValue && parent?.type !== "ParenthesizedExpression") {
+      edits.push({ start: node.start, end: node.start, text: "(" });
+      edits.push({ start: node.end, end: node.end, text: ")" });
+    }
+    const key = node.key;
+    const value = node.value;
+    if (
+      node.type === "Property" && node.method === true && node.kind === "init" && key && value &&
+      !(node.computed !== true && /^["']?__proto__["']?$/.test(source.slice(key.start, key.end))) &&
+      !usesSuper(value)
+    ) {
+      // `async *name(a) {}`: the modifiers before the key go, and come back after it.
+      const keyStart = node.computed === true ? source.lastIndexOf("[", key.start) : key.start;
+      const keyEnd = node.computed === true ? source.indexOf("]", key.end) + 1 : key.end;
+      const modifiers = `${value.async ? "async " : ""}function${value.generator ? "*" : ""}`;
+      edits.push({ start: node.start, end: keyStart, text: "" });
+      edits.push({ start: keyEnd, end: value.start, text: `: (${modifiers} ` });
+      edits.push({ start: value.end, end: value.end, text: ")" });
+    }
+    for (const child of children(node)) visit(child, node);
+  };
+  visit(parseModule(source), null);
+  return edits;
+}
+
+/** `source` with `edits` applied; they must not overlap. */
+function applyEdits(source: string, edits: Edit[]): string {
+  // From the end, so that positions stay valid; at one position a ")" closes before a "(".
+  const order = [...edits].sort((a, b) => b.start - a.start || (a.text === "(" ? -1 : 1));
+  let out = source;
+  for (const edit of order) out = out.slice(0, edit.start) + edit.text + out.slice(edit.end);
+  return out;
+}
+
+/** `source` rewritten so that V8 compiles all its functions when it compiles the module. */
+export function eagerModule(source: string): string {
+  const hoisted = eagerFunctions(source);
+  return applyEdits(hoisted, innerFunctionEdits(hoisted));
 }
 
 /** The program's files: the entry (`ENTRY`) and the chunks it imports, by file name. */
@@ -103,7 +197,7 @@ export async function buildProgram(): Promise<Program> {
     const program: Program = new Map();
     for (const entry of [...Deno.readDirSync(dir)].sort((a, b) => a.name < b.name ? -1 : 1)) {
       if (!entry.isFile || !entry.name.endsWith(".js")) continue;
-      const text = eagerFunctions(await Deno.readTextFile(join(dir, entry.name)));
+      const text = eagerModule(await Deno.readTextFile(join(dir, entry.name)));
       program.set(entry.name === "main.js" ? ENTRY : entry.name, BANNER + text);
     }
     if (!program.has(ENTRY)) throw new Error(`deno bundle wrote no main.js into ${dir}`);
