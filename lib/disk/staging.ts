@@ -108,7 +108,11 @@ function refuseNonDirectory(envDir: string, st: Deno.FileInfo): BuildError {
  */
 export async function lockTarget(
   envDir: string,
-  options: { log?: (line: string) => void },
+  options: {
+    log?: (line: string) => void;
+    /** The caller has just made `envDir` (empty) with `Deno.mkdirSync`: it is claimed as made. */
+    made?: boolean;
+  },
 ): Promise<Target> {
   const lockOptions = { what: envDir, ...(options.log ? { log: options.log } : {}) };
   const lstatTarget = () => {
@@ -128,11 +132,11 @@ export async function lockTarget(
     }
     return targetState(envDir, st !== null, false, [lock]);
   }
-  for (;;) {
-    const st = lstatTarget();
+  let made = options.made === true;
+  for (;; made = false) {
+    const st = made ? null : lstatTarget();
     if (st !== null && !(st.isDirectory && !st.isSymlink)) throw refuseNonDirectory(envDir, st);
-    let made = false;
-    if (st === null) {
+    if (st === null && !made) {
       try {
         Deno.mkdirSync(envDir);
         made = true;
@@ -177,31 +181,48 @@ function targetState(envDir: string, existed: boolean, claimed: boolean, locks: 
   return state;
 }
 
+function leftBehind(what: string, log?: (line: string) => void): void {
+  log?.(`${what}, left by an interrupted mkvenv`);
+}
+
+/**
+ * Remove the sibling stage of `envDir`, which a killed build of a new venv leaves. One that
+ * cannot be removed (another user's, in a sticky directory such as /tmp) stays: the stage goes
+ * inside the target instead (createStage), so a planted name cannot stop the build.
+ */
+function recoverSibling(envDir: string, log?: (line: string) => void): void {
+  const sibling = siblingStage(envDir);
+  if (lstatOrNull(sibling) === null) return;
+  leftBehind(`removing ${sibling}`, log);
+  try {
+    removeTree(sibling);
+  } catch (e: unknown) {
+    log?.(`cannot remove ${sibling} (${osError("", e).message.slice(2)}): staging inside`);
+  }
+}
+
 /**
  * Put right what a killed mkvenv left for `envDir`: remove a sibling stage; inside an existing
  * directory, finish a commit that passed its commit point, or undo one that did not, then
- * remove the stage and trash. Call only while holding the target's lock. Throws `BuildError`
- * when a leftover cannot be removed.
+ * remove the stage and trash. Call only while holding the target's lock. A target this run
+ * made (`claimed`) holds nothing, and its sibling stage is seen to when the stage is made
+ * (createStage): nothing to look at, and no failed system call, which costs a thrown error in
+ * Deno. Throws `BuildError` when a leftover cannot be removed.
  */
 export function recoverLeftovers(
   envDir: string,
-  log?: (line: string) => void,
-  warn?: (line: string) => void,
+  options: {
+    claimed: boolean;
+    log?: (line: string) => void;
+    warn?: (line: string) => void;
+  },
 ): void {
-  const say = (what: string) => log?.(`${what}, left by an interrupted mkvenv`);
-  let current = envDir;
+  if (options.claimed) return;
+  const { log, warn } = options;
+  const say = (what: string) => leftBehind(what, log);
+  let current = siblingStage(envDir);
   try {
-    const sibling = siblingStage(envDir);
-    if (lstatOrNull(sibling) !== null) {
-      say(`removing ${sibling}`);
-      try {
-        removeTree(sibling);
-      } catch (e: unknown) {
-        // Another user's, in a sticky directory such as /tmp: the stage goes inside the target
-        // instead (createStage), so a planted name cannot stop the build.
-        log?.(`cannot remove ${sibling} (${osError("", e).message.slice(2)}): staging inside`);
-      }
-    }
+    recoverSibling(envDir, log);
     const stage = join(envDir, STAGE);
     const trash = join(envDir, TRASH);
     const stagedCfg = join(envDir, STAGED_CFG);
@@ -246,16 +267,32 @@ export interface Stage {
   discard(): void;
 }
 
-/** Create the staging directory for `envDir`. Throws `BuildError` if it cannot be made. */
-export function createStage(envDir: string, existing: boolean): Stage {
-  // A sibling stage name still taken (see recoverLeftovers): stage inside the empty target.
-  const intoExisting = existing || lstatOrNull(siblingStage(envDir)) !== null;
-  const root = intoExisting ? join(envDir, STAGE) : siblingStage(envDir);
-  try {
-    Deno.mkdirSync(root, { mode: 0o777 });
-  } catch (e: unknown) {
-    throw osError(`Cannot create a virtual environment in ${q(envDir)}`, e);
+/**
+ * Create the staging directory for `envDir`: inside it when it `existing`, else beside it (a
+ * killed build's stage there is removed first; a name still taken after that means staging
+ * inside the empty target). Throws `BuildError` if it cannot be made.
+ */
+export function createStage(
+  envDir: string,
+  options: { existing: boolean; log?: (line: string) => void },
+): Stage {
+  const makeStage = (root: string): boolean => {
+    try {
+      Deno.mkdirSync(root, { mode: 0o777 });
+      return true;
+    } catch (e: unknown) {
+      if (e instanceof Deno.errors.AlreadyExists && root === siblingStage(envDir)) return false;
+      throw osError(`Cannot create a virtual environment in ${q(envDir)}`, e);
+    }
+  };
+  const sibling = siblingStage(envDir);
+  let intoExisting = options.existing;
+  if (!intoExisting && !makeStage(sibling)) {
+    recoverSibling(envDir, options.log);
+    intoExisting = !makeStage(sibling);
   }
+  const root = intoExisting ? join(envDir, STAGE) : sibling;
+  if (intoExisting) makeStage(root);
   const stage: Stage = {
     root,
     intoExisting,

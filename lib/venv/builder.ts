@@ -10,7 +10,7 @@ import { lstatOrNull, makeDirs, resolvedPath } from "../disk/disk.ts";
 import { foreignEntry } from "./foreign_entries.ts";
 import type { InterpreterInfo } from "../discovery/interpreter.ts";
 import { type BuildOptions, computeLayout, pathFor, type VenvLayout } from "./layout.ts";
-import { dirname, PATH_LIMIT } from "../disk/paths.ts";
+import { basename, dirname, join, PATH_LIMIT } from "../disk/paths.ts";
 import type { LinkMode } from "../disk/file_links.ts";
 import type { outdatedSeedFiles, seedPip, SeedPlan } from "../seed/pip_seed.ts";
 import { parsePythonStrLiteral, parsePyvenvCfg } from "./pyvenv_cfg.ts";
@@ -60,11 +60,21 @@ function isWithin(path: string, dir: string, sep: string): boolean {
 }
 
 /**
+ * `envDir` with every link resolved, when nothing is there yet: its parent resolved, and its
+ * own name (asking for `envDir` itself would fail, and a failed call costs a thrown error).
+ */
+function resolvedNewPath(envDir: string): string {
+  const parent = dirname(envDir);
+  return parent === envDir ? envDir : join(resolvedPath(parent), basename(envDir));
+}
+
+/**
  * Refuse an ENV_DIR whose absolute path cannot work or would harm the base interpreter: the
  * target's PATH separator, a NUL, text that was not UTF-8, or a place that is the base prefix,
- * encloses it, or is inside its bin/lib/include. Throws `BuildError`.
+ * encloses it, or is inside its bin/lib/include, as written or as `resolved` (`envDir` with its
+ * links resolved). Throws `BuildError`.
  */
-export function checkEnvDir(info: InterpreterInfo, envDir: string): void {
+export function checkEnvDir(info: InterpreterInfo, envDir: string, resolved: string): void {
   const path = pathFor(info.platform);
   const refuse = (why: string) =>
     new BuildError(`Cannot create a virtual environment in ${q(envDir)}: ${why}`);
@@ -93,9 +103,9 @@ export function checkEnvDir(info: InterpreterInfo, envDir: string): void {
   const windows = info.platform === "windows";
   const norm = (p: string) => (windows ? p.toLowerCase() : p);
   // A path can reach the base's directories through a link: compare the resolved paths too.
-  const forms = (p: string) =>
-    new Set([norm(p), ...(windows || Deno.build.os === "windows" ? [] : [resolvedPath(p)])]);
-  const envs = forms(envDir);
+  const resolve = !windows && Deno.build.os !== "windows";
+  const forms = (p: string) => new Set([norm(p), ...(resolve ? [resolvedPath(p)] : [])]);
+  const envs = new Set([norm(envDir), ...(resolve ? [resolved] : [])]);
   for (const prefix of new Set([info.basePrefix, info.prefix].map(norm))) {
     if ([...forms(prefix)].some((p) => [...envs].some((env) => isWithin(p, env, path.sep)))) {
       throw refuse(
@@ -306,10 +316,56 @@ export interface Build {
 }
 
 /**
+ * Make `envDir` when nothing is there and its parent is a directory (POSIX: Windows locks a
+ * file beside the target first, lib/disk/staging.ts); false for anything else, whose reason
+ * `lockChecked` finds and words.
+ */
+function madeNew(envDir: string): boolean {
+  if (Deno.build.os === "windows") return false;
+  try {
+    Deno.mkdirSync(envDir);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Lock a target that exists, or that could not simply be made: check it (a link may lead
+ * into the base interpreter), refuse where venv would (a file or link in the way) in its
+ * words, make the missing parents, then lock. Throws `BuildError`.
+ */
+async function lockChecked(
+  envDir: string,
+  found: FoundInterpreter,
+  layout: VenvLayout,
+  options: BuildOptions & BuildSettings,
+): Promise<Target> {
+  const { info } = found;
+  checkEnvDir(info, envDir, resolvedPath(envDir));
+  const refusal = venvDirectoryRefusal(layout, options);
+  if (refusal !== null) throw refusal;
+  try {
+    const parent = dirname(envDir);
+    if (lstatOrNull(parent) === null) makeDirs(parent);
+    return await lockTarget(envDir, options.log ? { log: options.log } : {});
+  } catch (e: unknown) {
+    throw newVenvDirError(envDir, info.platform, e) ?? e;
+  }
+}
+
+/**
  * Start a build of the venv at `envDirArg` for the interpreter `found`: check the path,
  * prepare pip's seed wheels (before anything is touched, so a missing wheel leaves nothing),
  * take the target's lock, check what is there, remove a killed run's leftovers and make the
  * stage. Throws `BuildError` for anything the user can fix; nothing is left behind then.
+ *
+ * A new ENV_DIR, the common case, is made first and then locked: a directory just made has
+ * nothing in the way and nothing left over, so none of the checks that look at the disk
+ * before the lock runs. Every other case (the directory exists, its parent does not, making
+ * it fails) takes the way that checks everything first and words every refusal. The first
+ * way makes no failed system call, each of which costs Deno a thrown error (the first one
+ * about 0.3 ms, `deno task bench`'s `--without-pip` line).
  */
 export async function openBuild(
   envDirArg: string,
@@ -318,11 +374,8 @@ export async function openBuild(
 ): Promise<Build> {
   const { info } = found;
   const envDir = absoluteEnvDir(info, envDirArg, options.cwd);
-  checkEnvDir(info, envDir);
-  // Where venv would refuse (a file or link in the way), refuse first, in its words.
+  checkEnvDir(info, envDir, resolvedNewPath(envDir));
   const layout = computeLayout(info, envDir, options);
-  const refusal = venvDirectoryRefusal(layout, options);
-  if (refusal !== null) throw refusal;
   const log = options.log ?? (() => {});
   // Choose and cache the seed wheels before touching the disk: a missing wheel leaves nothing.
   const seedModule = options.withPip ? await loadSeeding() : null;
@@ -334,19 +387,18 @@ export async function openBuild(
   if (prepared) cleanups.push(() => prepared.release());
   try {
     const plan = prepared ? await prepared.plan : null;
-    const parent = dirname(envDir);
-    let target: Target;
-    try {
-      if (lstatOrNull(parent) === null) makeDirs(parent);
-      // The lock and the recovery of a killed run's leftovers: lib/disk/staging.ts.
-      target = await lockTarget(envDir, { log });
-    } catch (e: unknown) {
-      throw newVenvDirError(envDir, info.platform, e) ?? e;
-    }
+    // The lock and the recovery of a killed run's leftovers: lib/disk/staging.ts.
+    const target = madeNew(envDir)
+      ? await lockTarget(envDir, { log, made: true })
+      : await lockChecked(envDir, found, layout, options);
     cleanups.push(() => target.release());
     cleanups.push(onInterrupt(() => target.release()));
     const existing = target.existed ? lstatOrNull(envDir) : null;
-    recoverLeftovers(envDir, log, options.warn);
+    recoverLeftovers(envDir, {
+      claimed: !target.existed,
+      log,
+      ...(options.warn ? { warn: options.warn } : {}),
+    });
     const cfgPath = pathFor(info.platform).join(envDir, "pyvenv.cfg");
     let build: BuildOptions = options;
     if (existing !== null) {
@@ -354,7 +406,7 @@ export async function openBuild(
       if (options.upgrade) build = optionsKeptOnUpgrade(cfgPath, options);
     }
     log(`creating ${envDir} for ${info.implementation} ${info.version.join(".")}`);
-    const stage = createStage(envDir, existing !== null);
+    const stage = createStage(envDir, { existing: existing !== null, log });
     let commit: Commit | null = null;
     let aside: string | null = null;
     let succeeded = false;
