@@ -225,7 +225,7 @@ async function virtualenvSide(bench: Bench): Promise<Side | string> {
  */
 async function baselineSide(bench: Bench, rev: string): Promise<Side | string> {
   const tree = join(bench.dir, "baseline");
-  // Builds before code splitting take the program's file path, later ones a directory.
+  // scripts/build.ts took the path of the program file before it took a directory.
   const out = join(bench.dir, "baseline-program");
   let program = out;
   try {

@@ -1,22 +1,21 @@
 /**
- * `deno task build`: mkvenv as JavaScript, `dist/mkvenv.js` and the chunks it loads, the program
- * the release binaries are compiled from (`deno task compile`) and the one `deno task bench`
- * times.
+ * `deno task build`: mkvenv as one JavaScript file, `dist/mkvenv.js`, the program the release
+ * binaries are compiled from (`deno task compile`) and the one `deno task bench` times.
  *
- * 1. `deno bundle --code-splitting` joins main.ts, lib/ and the text-imported templates into
- *    `mkvenv.js`, and puts what is imported only with `import()` (pip seeding: wheels, zip,
- *    hashes, launchers; `--upgrade-deps`) into chunks beside it, with the code both sides share
- *    in chunks of its own. A run without pip never reads the seeding chunks: a third of the
- *    program that it would otherwise load, and whose code cache it would deserialize, on every
- *    run (1 ms of a 25 ms `--without-pip` build, measured with `deno task bench`).
- * 2. Every top-level function declaration of each file becomes a parenthesised function
- *    expression assigned at the top of the file. V8 compiles parenthesised functions eagerly,
- *    when it compiles the module, so they are in the code cache Deno keeps for it whichever
- *    command the first run was (Deno stores the cache at the end of a module's first run, with
- *    only the functions compiled by then). A declared function would be compiled on its first
- *    call, on every run whose first run did not call it: 1-2 ms of a `--without-pip` build.
- *    Assignments at the top keep what hoisting gave: every function exists before any other
- *    code of the file runs (the chunks import each other without cycles).
+ * 1. `deno bundle` joins main.ts, lib/ and the text-imported templates into one module. One,
+ *    not a program split into chunks loaded with `import()`: a compiled binary keeps the code
+ *    cache of the modules its first run loaded before it started, and never of a chunk
+ *    imported later (Deno's cli/rt/code_cache.rs), so a seeding chunk would be compiled anew
+ *    by every run with pip. lib/ imports everything statically for the same reason.
+ * 2. Every function of the module is made one that V8 compiles when it compiles the module
+ *    (`eagerModule`), so that all of them are in the code cache Deno keeps for it, which it
+ *    makes then, whichever command the first run was. Compiled on first call instead, they
+ *    cost a `--without-pip` build 2-3 ms on every run. Top-level function declarations become
+ *    parenthesised function expressions assigned at the top of the module (which keeps what
+ *    hoisting gave: every function exists before any other code runs); function expressions,
+ *    arrows and object-literal methods inside them are put in parentheses, V8's sign of a
+ *    function called soon. Class methods stay as they are: JavaScript has no other way to
+ *    write them.
  *
  * The rewrite needs to know exactly where each function starts and ends, which takes a real
  * JavaScript parser: acorn, a small, dependency-free, long-maintained one (npm, build time
@@ -164,66 +163,39 @@ export function eagerModule(source: string): string {
   return applyEdits(hoisted, innerFunctionEdits(hoisted));
 }
 
-/** The program's files: the entry (`ENTRY`) and the chunks it imports, by file name. */
-export type Program = Map<string, string>;
-
-/** The entry's file name in a program; its chunks are named by `deno bundle`. */
+/** The program's file name in the directory it is built into. */
 export const ENTRY = "mkvenv.js";
 
-/** The first line of every file of a program: what made it, and how an old one is recognised. */
-const BANNER = "// mkvenv, built by scripts/build.ts from main.ts; do not edit.\n";
-
-/** Bundle main.ts with its chunks and rewrite each file (see the header). */
-export async function buildProgram(): Promise<Program> {
+/** Bundle main.ts into one module and rewrite it (see the header); returns its text. */
+export async function buildProgram(): Promise<string> {
   const dir = await Deno.makeTempDir({ prefix: "mkvenv-build-" });
   try {
+    const bundle = join(dir, ENTRY);
     const out = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "bundle",
-        "--quiet",
-        "--platform",
-        "deno",
-        "--code-splitting",
-        "--outdir",
-        dir,
-        MAIN,
-      ],
+      args: ["bundle", "--quiet", "--platform", "deno", "--output", bundle, MAIN],
       stdout: "piped",
       stderr: "piped",
     }).output();
     if (!out.success) {
       throw new Error(`deno bundle failed: ${new TextDecoder().decode(out.stderr)}`);
     }
-    const program: Program = new Map();
-    for (const entry of [...Deno.readDirSync(dir)].sort((a, b) => a.name < b.name ? -1 : 1)) {
-      if (!entry.isFile || !entry.name.endsWith(".js")) continue;
-      const text = eagerModule(await Deno.readTextFile(join(dir, entry.name)));
-      program.set(entry.name === "main.js" ? ENTRY : entry.name, BANNER + text);
-    }
-    if (!program.has(ENTRY)) throw new Error(`deno bundle wrote no main.js into ${dir}`);
-    return program;
+    const banner = "// mkvenv, built by scripts/build.ts from main.ts; do not edit.\n";
+    return banner + eagerModule(await Deno.readTextFile(bundle));
   } finally {
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
 }
 
 /**
- * Write the program into the directory `dir` (default dist/), removing the chunks of an earlier
- * build (the `.js` files that start with the banner); returns the entry's path, which is what
- * `deno run` and `deno compile` take.
+ * Write the program into the directory `dir` (default dist/) as `ENTRY`; returns its path,
+ * which is what `deno run` and `deno compile` take.
  */
 export async function build(dir = join(ROOT, "dist")): Promise<string> {
   const program = await buildProgram();
   await Deno.mkdir(dir, { recursive: true });
-  for (const entry of Deno.readDirSync(dir)) {
-    const path = join(dir, entry.name);
-    if (entry.isFile && entry.name.endsWith(".js") && !program.has(entry.name)) {
-      const head = (await Deno.readTextFile(path)).slice(0, BANNER.length);
-      if (head === BANNER) await Deno.remove(path);
-    }
-  }
-  for (const [name, text] of program) await Deno.writeTextFile(join(dir, name), text);
-  return join(dir, ENTRY);
+  const path = join(dir, ENTRY);
+  await Deno.writeTextFile(path, program);
+  return path;
 }
 
 if (import.meta.main) {

@@ -1,16 +1,13 @@
 /**
  * `deno task compile`: the release binary, `deno compile` of dist/mkvenv.js (scripts/build.ts)
- * with the permissions below baked in, and the chunks it imports with `import()` named with
- * `--include` (Deno follows `import("./chunk.js")` by itself; naming them makes a chunk it
- * missed a compile error rather than a failure of the first run with pip).
+ * with the permissions below baked in.
  *
  *     deno run -A scripts/compile.ts [--target TARGET] [--output PATH]
  *
  * `deno compile` downloads the Deno runtime for the target, so it runs on GitHub's runners
  * (.github/workflows/release.yml, ci.yml), not on a machine without that network.
  */
-import { build, ENTRY } from "./build.ts";
-import { dirname, join } from "../lib/disk/paths.ts";
+import { build } from "./build.ts";
 import { isTarget, TARGETS } from "./package.ts";
 
 /**
@@ -45,11 +42,7 @@ export async function compile(options: { target?: string; output: string }): Pro
     throw new Error(`Cannot compile for ${JSON.stringify(options.target)}: one of ${TARGETS}`);
   }
   const program = await build();
-  const chunks = [...Deno.readDirSync(dirname(program))]
-    .filter((e) => e.isFile && e.name.endsWith(".js") && e.name !== ENTRY)
-    .map((e) => join(dirname(program), e.name));
   const args = ["compile", "--no-prompt", ...PERMISSIONS, "--output", options.output];
-  for (const chunk of chunks) args.push("--include", chunk);
   if (options.target !== undefined) args.push("--target", options.target);
   const out = await new Deno.Command(Deno.execPath(), { args: [...args, program] }).output();
   if (!out.success) throw new Error(`deno compile failed (exit ${out.code})`);

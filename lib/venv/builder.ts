@@ -12,7 +12,7 @@ import type { InterpreterInfo } from "../discovery/interpreter.ts";
 import { type BuildOptions, computeLayout, pathFor, type VenvLayout } from "./layout.ts";
 import { basename, dirname, join, PATH_LIMIT } from "../disk/paths.ts";
 import type { LinkMode } from "../disk/file_links.ts";
-import type { outdatedSeedFiles, seedPip, SeedPlan } from "../seed/pip_seed.ts";
+import { outdatedSeedFiles, prepareSeed, seedPip, type SeedPlan } from "../seed/pip_seed.ts";
 import { parsePythonStrLiteral, parsePyvenvCfg } from "./pyvenv_cfg.ts";
 import { posixCommandLine, windowsCommandLine } from "./shell_quote.ts";
 import { newVenvDirError, venvDirectoryRefusal } from "./venv_refusals.ts";
@@ -194,14 +194,6 @@ function checkExisting(
   }
 }
 
-/**
- * The pip-seeding code (wheels, zip, hashes, launchers), loaded only when pip is asked for, so
- * `--without-pip` does not pay for compiling it. A literal specifier: `deno compile` embeds it.
- */
-function loadSeeding(): Promise<typeof import("../seed/pip_seed.ts")> {
-  return import("../seed/pip_seed.ts");
-}
-
 /** The chosen seed wheels and the function that installs them. */
 interface Seeding {
   plan: SeedPlan;
@@ -245,7 +237,6 @@ const PREPARED = new WeakMap<object, Map<string, SharedSeed>>();
  * failed is prepared again by the next user.
  */
 function preparedSeed(
-  seedModule: typeof import("../seed/pip_seed.ts"),
   info: InterpreterInfo,
   options: BuildOptions & BuildSettings,
 ): { plan: Promise<SeedPlan>; release(): void } {
@@ -254,7 +245,7 @@ function preparedSeed(
   const key = `${info.executable}\0${info.cacheTag}`;
   let shared = byInterpreter.get(key);
   if (shared === undefined) {
-    const plan = seedModule.prepareSeed(info, {
+    const plan = prepareSeed(info, {
       pipWheels: (options.pipWheels ?? []).map((w) =>
         pathFor(info.platform).resolve(options.cwd, w)
       ),
@@ -378,8 +369,7 @@ export async function openBuild(
   const layout = computeLayout(info, envDir, options);
   const log = options.log ?? (() => {});
   // Choose and cache the seed wheels before touching the disk: a missing wheel leaves nothing.
-  const seedModule = options.withPip ? await loadSeeding() : null;
-  const prepared = seedModule ? preparedSeed(seedModule, info, options) : null;
+  const prepared = options.withPip ? preparedSeed(info, options) : null;
   const cleanups: (() => void)[] = [];
   const cleanUp = () => {
     for (const cleanup of cleanups.splice(0).reverse()) cleanup();
@@ -419,8 +409,7 @@ export async function openBuild(
     cleanups.push(() => {
       if (!succeeded) undo();
     });
-    const seed = seedModule && plan &&
-      { plan, install: seedModule.seedPip, outdated: seedModule.outdatedSeedFiles };
+    const seed = plan && { plan, install: seedPip, outdated: outdatedSeedFiles };
     return {
       envDir,
       existing: existing !== null,

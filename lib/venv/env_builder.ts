@@ -33,6 +33,7 @@ import {
   pathFor,
   type VenvLayout,
 } from "./layout.ts";
+import { upgradeDeps } from "./pip.ts";
 import { renderPyvenvCfg } from "./pyvenv_cfg.ts";
 
 /** A progress report: the step that is running and what it does. */
@@ -345,7 +346,6 @@ export class EnvBuilder {
   async upgradeDependencies(context: VenvContext): Promise<void> {
     this.#step("upgradeDependencies", "upgrading the core dependencies");
     this.log("upgrading the core dependencies");
-    const { upgradeDeps } = await import("./pip.ts");
     await upgradeDeps(context.layout, context.interpreter);
   }
 
