@@ -7,180 +7,133 @@
  *    cache of the modules its first run loaded before it started, and never of a chunk
  *    imported later (Deno's cli/rt/code_cache.rs), so a seeding chunk would be compiled anew
  *    by every run with pip. lib/ imports everything statically for the same reason.
- * 2. Every function of the module is made one that V8 compiles when it compiles the module
- *    (`eagerModule`), so that all of them are in the code cache Deno keeps for it, which it
- *    makes then, whichever command the first run was. Compiled on first call instead, they
- *    cost a `--without-pip` build 2-3 ms on every run. Top-level function declarations become
- *    parenthesised function expressions assigned at the top of the module (which keeps what
- *    hoisting gave: every function exists before any other code runs); function expressions,
- *    arrows and object-literal methods inside them are put in parentheses, V8's sign of a
- *    function called soon. Class methods stay as they are: JavaScript has no other way to
- *    write them.
- *
- * The rewrite needs to know exactly where each function starts and ends, which takes a real
- * JavaScript parser: acorn, a small, dependency-free, long-maintained one (npm, build time
- * only; the program itself depends on nothing).
+ * 2. The functions that everyday runs call are made ones V8 compiles when it compiles the
+ *    module (scripts/eager.ts), so that they are in the code cache Deno makes then, whichever
+ *    command the first run was; compiled on first call instead, they would cost every run
+ *    2-3 ms. The others (help, listing, refusals, the first run's unpacking of a wheel, ...)
+ *    are left to be compiled if called: compiling them all in advance makes a code cache 1.6
+ *    times the size, which every run reads, about 1 ms more of a `--without-pip` build.
+ * 3. Which functions everyday runs call, the program itself shows (`trainingRuns`): built with
+ *    every function eager, it makes venvs with and without pip, by path and by the default
+ *    search, from a warm cache, under V8's coverage, and the functions that ran stay eager.
+ *    Without a Python to train with (none on PATH and no `MKVENV_BUILD_PYTHON`), every
+ *    function stays eager, which is slower to start but behaves the same.
  */
-import { parse } from "acorn";
+import { eagerModule, functionKey, keepEager } from "./eager.ts";
 import { dirname, fromFileUrl, join } from "../lib/disk/paths.ts";
+import { parsePyvenvCfg } from "../lib/venv/pyvenv_cfg.ts";
 
 const ROOT = join(dirname(fromFileUrl(import.meta.url)), "..");
 const MAIN = join(ROOT, "main.ts");
 
-/** A function declaration at the top level of a module: its name and source range. */
-interface TopLevelFunction {
-  name: string;
-  start: number;
-  end: number;
-}
-
-/** The parts of acorn's syntax tree the rewrite reads. */
-interface AcornNode {
-  type: string;
-  start: number;
-  end: number;
-  id?: { name: string } | null;
-  key?: AcornNode;
-  value?: AcornNode;
-  method?: boolean;
-  kind?: string;
-  computed?: boolean;
-  async?: boolean;
-  generator?: boolean;
-  [child: string]: unknown;
-}
-
-function parseModule(source: string): AcornNode {
-  return parse(source, {
-    ecmaVersion: "latest",
-    sourceType: "module",
-    preserveParens: true,
-  }) as unknown as AcornNode;
-}
-
-/** The module's top-level function declarations, in source order. */
-export function topLevelFunctions(source: string): TopLevelFunction[] {
-  return (parseModule(source).body as AcornNode[])
-    .filter((node) => node.type === "FunctionDeclaration" && node.id)
-    .map((node) => ({ name: node.id!.name, start: node.start, end: node.end }));
-}
-
-/**
- * `source` with every top-level function declaration turned into `var name = (function ...);`
- * at the top of the module. Behaviour is unchanged: each name is bound to the same function
- * before any other statement runs (a module's imports are bound before anything in any case).
- */
-export function eagerFunctions(source: string): string {
-  const functions = topLevelFunctions(source);
-  const assignments = functions.map((f) => `var ${f.name} = (${source.slice(f.start, f.end)});`);
-  let rest = "";
-  let from = 0;
-  for (const f of functions) {
-    rest += source.slice(from, f.start);
-    from = f.end;
-  }
-  rest += source.slice(from);
-  return `${assignments.join("\n")}\n${rest}`;
-}
-
-/** Text to put in place of `source.slice(start, end)` (an insertion when they are equal). */
-interface Edit {
-  start: number;
-  end: number;
-  text: string;
-}
-
-function children(node: AcornNode): AcornNode[] {
-  const out: AcornNode[] = [];
-  for (const [key, value] of Object.entries(node)) {
-    if (key === "type" || key === "start" || key === "end") continue;
-    for (const child of Array.isArray(value) ? value : [value]) {
-      if (child !== null && typeof child === "object" && typeof child.type === "string") {
-        out.push(child as AcornNode);
-      }
-    }
-  }
-  return out;
-}
-
-function usesSuper(node: AcornNode): boolean {
-  return node.type === "Super" || children(node).some(usesSuper);
-}
-
-/**
- * The edits that make V8 compile every function inside the module eagerly too: each arrow
- * function and function expression not yet in parentheses is put in them, and each method of
- * an object literal (`name(a) {...}`) becomes a parenthesised function expression
- * (`name: (function (a) {...})`), which behaves the same for every use mkvenv makes of it. Left
- * as they are: getters and setters, methods that use `super` or are named `__proto__`, and the
- * methods of classes, which JavaScript has no other way to write.
- */
-function innerFunctionEdits(source: string): Edit[] {
-  const edits: Edit[] = [];
-  const visit = (node: AcornNode, parent: AcornNode | null) => {
-    const isFunction = node.type === "ArrowFunctionExpression" ||
-      node.type === "FunctionExpression";
-    const isMethodValue = parent !== null && parent.value === node &&
-      (parent.type === "MethodDefinition" ||
-        (parent.type === "Property" && (parent.method === true || parent.kind !== "init")));
-    if (isFunction && !isMethodValue && parent?.type !== "ParenthesizedExpression") {
-      edits.push({ start: node.start, end: node.start, text: "(" });
-      edits.push({ start: node.end, end: node.end, text: ")" });
-    }
-    const key = node.key;
-    const value = node.value;
-    if (
-      node.type === "Property" && node.method === true && node.kind === "init" && key && value &&
-      !(node.computed !== true && /^["']?__proto__["']?$/.test(source.slice(key.start, key.end))) &&
-      !usesSuper(value)
-    ) {
-      // `async *name(a) {}`: the modifiers before the key go, and come back after it.
-      const keyStart = node.computed === true ? source.lastIndexOf("[", key.start) : key.start;
-      const keyEnd = node.computed === true ? source.indexOf("]", key.end) + 1 : key.end;
-      const modifiers = `${value.async ? "async " : ""}function${value.generator ? "*" : ""}`;
-      edits.push({ start: node.start, end: keyStart, text: "" });
-      edits.push({ start: keyEnd, end: value.start, text: `: (${modifiers} ` });
-      edits.push({ start: value.end, end: value.end, text: ")" });
-    }
-    for (const child of children(node)) visit(child, node);
-  };
-  visit(parseModule(source), null);
-  return edits;
-}
-
-/** `source` with `edits` applied; they must not overlap. */
-function applyEdits(source: string, edits: Edit[]): string {
-  // From the end, so that positions stay valid; at one position a ")" closes before a "(".
-  const order = [...edits].sort((a, b) => b.start - a.start || (a.text === "(" ? -1 : 1));
-  let out = source;
-  for (const edit of order) out = out.slice(0, edit.start) + edit.text + out.slice(edit.end);
-  return out;
-}
-
-/** `source` rewritten so that V8 compiles all its functions when it compiles the module. */
-export function eagerModule(source: string): string {
-  const hoisted = eagerFunctions(source);
-  return applyEdits(hoisted, innerFunctionEdits(hoisted));
-}
-
 /** The program's file name in the directory it is built into. */
 export const ENTRY = "mkvenv.js";
 
-/** Bundle main.ts into one module and rewrite it (see the header); returns its text. */
-export async function buildProgram(): Promise<string> {
+/** What a build reports on (stderr by default). */
+export type BuildLog = (line: string) => void;
+
+async function deno(args: string[], env?: Record<string, string>) {
+  return await new Deno.Command(Deno.execPath(), {
+    args,
+    stdout: "piped",
+    stderr: "piped",
+    ...(env ? { env } : {}),
+  }).output();
+}
+
+/**
+ * The everyday runs the program is trained on: without pip and (when the interpreter can seed
+ * it) with it, by the default search and by the path of `python`, the cache warm.
+ */
+function trainingRuns(python: string, withPip: boolean): string[][] {
+  const runs = [["--without-pip"], ["-p", python, "--without-pip"]];
+  return withPip ? [...runs, [], ["-p", python]] : runs;
+}
+
+/**
+ * The functions of `program` (an `eagerModule` output) that the training runs call, by
+ * `functionKey`; null, said with `log`, when there is no Python to train with.
+ */
+export async function hotFunctions(program: string, log: BuildLog): Promise<Set<string> | null> {
+  const dir = await Deno.makeTempDir({ prefix: "mkvenv-train-" });
+  try {
+    const path = join(dir, ENTRY);
+    await Deno.writeTextFile(path, program);
+    const env = {
+      ...Deno.env.toObject(),
+      MKVENV_CACHE_DIR: join(dir, "cache"),
+      DENO_DIR: join(dir, "deno"),
+      NO_COLOR: "1",
+    };
+    const mkvenv = (args: string[], coverage?: string) =>
+      deno([
+        "run",
+        "--allow-all",
+        "--no-config",
+        "--quiet",
+        ...(coverage ? [`--coverage=${coverage}`] : []),
+        path,
+        ...args,
+      ], env);
+    const firstLine = (out: Deno.CommandOutput) =>
+      new TextDecoder().decode(out.stderr).trim().split("\n")[0];
+    // Unmeasured: the interpreter's facts into the cache, its name from the venv, pip's wheel.
+    const asked = Deno.env.get("MKVENV_BUILD_PYTHON");
+    const first = await mkvenv([...(asked ? ["-p", asked] : []), "--without-pip", join(dir, "w0")]);
+    if (!first.success) {
+      log(`no Python to train the program with (${firstLine(first)}): every function eager`);
+      return null;
+    }
+    const cfg = parsePyvenvCfg(await Deno.readTextFile(join(dir, "w0", "pyvenv.cfg")));
+    const python = asked ?? cfg.get("executable") ?? "";
+    const seeded = await mkvenv(["-p", python, join(dir, "w1")]);
+    if (!seeded.success) log(`${python} cannot seed pip (${firstLine(seeded)}): trained without`);
+    const coverage = join(dir, "coverage");
+    let i = 0;
+    for (const args of trainingRuns(python, seeded.success)) {
+      const out = await mkvenv([...args, join(dir, `v${++i}`)], coverage);
+      if (!out.success) log(`training run mkvenv ${args.join(" ")} failed: ${firstLine(out)}`);
+    }
+    const hot = new Set<string>();
+    for (const entry of Deno.readDirSync(coverage)) {
+      const report = JSON.parse(await Deno.readTextFile(join(coverage, entry.name)));
+      if (!String(report.url).endsWith(`/${ENTRY}`)) continue;
+      for (const fn of report.functions as V8FunctionCoverage[]) {
+        const whole = fn.ranges[0];
+        if (whole && whole.count > 0) hot.add(functionKey(whole.startOffset, whole.endOffset));
+      }
+    }
+    log(`trained on ${python}: ${hot.size} functions ran and stay eager`);
+    return hot;
+  } finally {
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+}
+
+/** A function's entry in V8's coverage report: its first range is the whole function. */
+interface V8FunctionCoverage {
+  ranges: { startOffset: number; endOffset: number; count: number }[];
+}
+
+/**
+ * Bundle main.ts into one module and rewrite it (see the header); returns its text. With
+ * `train: false`, every function is compiled eagerly and no Python is run.
+ */
+export async function buildProgram(
+  options: { train?: boolean; log?: BuildLog } = {},
+): Promise<string> {
+  const log = options.log ?? ((line: string) => console.error(`build: ${line}`));
   const dir = await Deno.makeTempDir({ prefix: "mkvenv-build-" });
   try {
     const bundle = join(dir, ENTRY);
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: ["bundle", "--quiet", "--platform", "deno", "--output", bundle, MAIN],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
+    const out = await deno(["bundle", "--quiet", "--platform", "deno", "--output", bundle, MAIN]);
     if (!out.success) {
       throw new Error(`deno bundle failed: ${new TextDecoder().decode(out.stderr)}`);
     }
+    const eager = eagerModule(await Deno.readTextFile(bundle));
+    const hot = options.train === false ? null : await hotFunctions(eager, log);
     const banner = "// mkvenv, built by scripts/build.ts from main.ts; do not edit.\n";
-    return banner + eagerModule(await Deno.readTextFile(bundle));
+    return banner + keepEager(eager, hot);
   } finally {
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
@@ -190,8 +143,11 @@ export async function buildProgram(): Promise<string> {
  * Write the program into the directory `dir` (default dist/) as `ENTRY`; returns its path,
  * which is what `deno run` and `deno compile` take.
  */
-export async function build(dir = join(ROOT, "dist")): Promise<string> {
-  const program = await buildProgram();
+export async function build(
+  dir = join(ROOT, "dist"),
+  options: { train?: boolean; log?: BuildLog } = {},
+): Promise<string> {
+  const program = await buildProgram(options);
   await Deno.mkdir(dir, { recursive: true });
   const path = join(dir, ENTRY);
   await Deno.writeTextFile(path, program);

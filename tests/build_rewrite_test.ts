@@ -1,11 +1,12 @@
 /**
- * scripts/build.ts's rewrite for eager compilation: the module behaves the same, and every
- * function V8 could compile eagerly is in parentheses (the rest: class methods, getters and
- * setters, methods that use `super`, a `__proto__` method).
+ * scripts/eager.ts's rewrite for eager compilation: the module behaves the same, every function
+ * V8 could compile eagerly is in parentheses (the rest: class methods, getters and setters,
+ * methods that use `super`, a `__proto__` method), and `keepEager` takes the rewrite's
+ * parentheses off exactly the functions it is not given, never the bundle's own.
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { parse } from "acorn";
-import { eagerModule } from "../scripts/build.ts";
+import { eagerModule, functionKey, keepEager, MARK } from "../scripts/eager.ts";
 
 const SAMPLE = `
 export const early = later(2);
@@ -13,6 +14,7 @@ function later(x) { return x * 10; }
 const add = (a) => (b) => a + b;
 const named = function twice(n) { return n <= 0 ? 0 : 2 + twice(n - 1); };
 const asObject = () => ({ kind: "object" });
+const fallback = undefined ?? (() => "fallback");
 const base = { hello() { return "base"; } };
 const obj = {
   __proto__: base,
@@ -40,7 +42,7 @@ export async function results() {
   for await (const v of obj.stream()) out.push(v);
   const c = Counter.make();
   return {
-    early, sum: add(2)(3), twice: named(3), object: asObject(), items, out,
+    early, fallback: fallback(), sum: add(2)(3), twice: named(3), object: asObject(), items, out,
     plain: obj.plain(1), later: await obj.later(1), computed: obj.computed("x"),
     quoted: obj["quoted-key"](), hello: obj.hello(), size: obj.size,
     sizeSet: (obj.size = 7, obj.count), proto: Object.getPrototypeOf(obj) === base,
@@ -50,8 +52,10 @@ export async function results() {
 }
 `;
 
+/** The sample's results, from a fresh instance of `source` (a module is imported once per URL). */
 async function evaluate(source: string): Promise<unknown> {
-  const url = `data:text/javascript;base64,${btoa(source)}`;
+  const fresh = `${source}\n// ${crypto.randomUUID()}\n`;
+  const url = `data:text/javascript;base64,${btoa(fresh)}`;
   const module = await import(url);
   return await module.results();
 }
@@ -93,14 +97,54 @@ function functionsWithParents(source: string): { node: Node; parent: Node }[] {
   return found;
 }
 
-Deno.test("the eager rewrite keeps what the module does", async () => {
-  const rewritten = eagerModule(SAMPLE);
-  assert(rewritten !== SAMPLE);
-  assertEquals(await evaluate(rewritten), await evaluate(SAMPLE));
+/** The functions in parentheses: kind and the first 30 characters inside. */
+function parenthesised(source: string): string[] {
+  return functionsWithParents(source)
+    .filter(({ parent }) => parent.type === "ParenthesizedExpression")
+    .map(({ node }) =>
+      `${node.type}: ${source.slice(node.start, node.end).slice(0, 30).split("\n")[0]}`
+    );
+}
+
+Deno.test("the eager rewrite keeps what the module does, all eager or none", async () => {
+  const expected = await evaluate(SAMPLE);
+  const marked = eagerModule(SAMPLE);
+  assert(marked.includes(MARK));
+  for (const hot of [null, new Set<string>()]) {
+    const program = keepEager(marked, hot);
+    assert(!program.includes(MARK));
+    assertEquals(await evaluate(program), expected);
+  }
+  // With none hot, only the bundle's own parentheses are left.
+  assertEquals(parenthesised(keepEager(marked, new Set())).sort(), [
+    'ArrowFunctionExpression: () => "fallback"',
+    "ArrowFunctionExpression: () => 1",
+  ]);
+});
+
+Deno.test("keepEager keeps the rewrite's parentheses on the functions it is given only", async () => {
+  const marked = eagerModule(SAMPLE);
+  const functions = functionsWithParents(marked).map(({ node }) => node);
+  const twice = functions.find((f) => marked.startsWith("function twice", f.start))!;
+  const sum = functions.find((f) => marked.startsWith("(a) => (", f.start))!;
+  const program = keepEager(
+    marked,
+    new Set([functionKey(twice.start, twice.end), functionKey(sum.start, sum.end)]),
+  );
+  assertEquals(
+    parenthesised(program).sort(),
+    [
+      "ArrowFunctionExpression: () => 1",
+      'ArrowFunctionExpression: () => "fallback"',
+      "ArrowFunctionExpression: (a) => (b) => a + b",
+      "FunctionExpression: function twice(n) { return n <",
+    ].sort(),
+  );
+  assertEquals(await evaluate(program), await evaluate(SAMPLE));
 });
 
 Deno.test("the eager rewrite parenthesises every function but class and special methods", () => {
-  const rewritten = eagerModule(SAMPLE);
+  const rewritten = keepEager(eagerModule(SAMPLE), null);
   const left: string[] = [];
   for (const { parent } of functionsWithParents(rewritten)) {
     if (parent.type === "ParenthesizedExpression") continue;
