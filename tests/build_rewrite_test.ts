@@ -2,11 +2,19 @@
  * scripts/eager.ts's rewrite for eager compilation: the module behaves the same, every function
  * V8 could compile eagerly is in parentheses (the rest: class methods, getters and setters,
  * methods that use `super`, a `__proto__` method), and `keepEager` takes the rewrite's
- * parentheses off exactly the functions it is not given, never the bundle's own.
+ * parentheses off exactly the functions it is not given, never the bundle's own; top-level
+ * declarations become hoisted assignments.
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { parse } from "acorn";
-import { eagerModule, functionKey, keepEager, MARK } from "../scripts/eager.ts";
+import {
+  eagerFunctions,
+  eagerModule,
+  functionKey,
+  keepEager,
+  MARK,
+  topLevelFunctions,
+} from "../scripts/eager.ts";
 
 const SAMPLE = `
 export const early = later(2);
@@ -164,4 +172,51 @@ Deno.test("the eager rewrite parenthesises every function but class and special 
   // Top-level declarations became assignments at the top, before the code that uses them.
   assert(rewritten.indexOf("var later = (function later") < rewritten.indexOf("const early"));
   assert(!/^function /m.test(rewritten));
+});
+
+const HOISTING = `
+var table = [twice(1), later()];
+function twice(x) {
+  return 2 * x;
+}
+const text = \`function fake() {
+}
+\`;
+async function later() {
+  return "ok";
+}
+function* counter() {
+  yield 1;
+  yield 2;
+}
+class Box {
+  m() { return inner(); function inner() { return "inner"; } }
+}
+export { table, text, twice, later, counter, Box };
+`;
+
+/** Import a module's text (fresh each time) and return what it exports. */
+async function importModule(source: string): Promise<Record<string, unknown>> {
+  const fresh = `${source}\n// ${crypto.randomUUID()}\n`;
+  return await import(`data:text/javascript;base64,${btoa(fresh)}`);
+}
+
+Deno.test("topLevelFunctions() finds the module's own declarations, not text or nested ones", () => {
+  assertEquals(topLevelFunctions(HOISTING).map((f) => f.name), ["twice", "later", "counter"]);
+});
+
+Deno.test("eagerFunctions() keeps the module's behaviour, hoisting included", async () => {
+  const rewritten = keepEager(eagerFunctions(HOISTING), null);
+  assert(rewritten.startsWith("var twice = (function twice(x) {"), rewritten);
+  assert(rewritten.includes("var later = (async function later() {"), rewritten);
+  assert(rewritten.includes("var counter = (function* counter() {"), rewritten);
+  assertEquals(topLevelFunctions(rewritten), []);
+  const before = await importModule(HOISTING);
+  const after = await importModule(rewritten);
+  assertEquals(after.text, before.text);
+  assertEquals((after.table as unknown[])[0], 2);
+  assertEquals(await (after.table as Promise<string>[])[1], "ok");
+  assertEquals([...(after.counter as () => Iterable<number>)()], [1, 2]);
+  assertEquals((after.twice as { name: string }).name, "twice");
+  assertEquals(new (after.Box as new () => { m(): string })().m(), "inner");
 });
