@@ -23,7 +23,7 @@ import {
   shapeKey,
 } from "../lib/seed/wheel_install.ts";
 import { computeLayout, defaultBuildOptions, type VenvLayout } from "../lib/venv/layout.ts";
-import { directoriesUnder } from "../lib/venv/builder.ts";
+import { directoriesUnder } from "../lib/venv/target.ts";
 import { bundledWheel, DEV_PYTHONS, PY312, writeWheel } from "./_wheel_fixture.ts";
 import { tree } from "./_util.ts";
 

@@ -1,5 +1,5 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
-import { directoriesUnder } from "../lib/venv/builder.ts";
+import { directoriesUnder } from "../lib/venv/target.ts";
 import { computeLayout, defaultBuildOptions, entriesToPlace, pathFor } from "../lib/venv/layout.ts";
 import { fixture, FIXTURES } from "./fixtures/probe_fixtures.ts";
 

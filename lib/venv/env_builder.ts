@@ -23,7 +23,7 @@ import {
   directoriesUnder,
   GITIGNORE_TEXT,
   openBuild,
-} from "./builder.ts";
+} from "./target.ts";
 import { makeContext, type VenvContext } from "./context.ts";
 import { installScriptsFrom } from "./install_scripts.ts";
 import {
@@ -400,7 +400,7 @@ export class EnvBuilder {
 
   /**
    * The options of every build of this builder: one object, so that its builds share what is
-   * prepared once per set of options (the seed wheels, lib/venv/builder.ts).
+   * prepared once per set of options (the seed wheels, lib/venv/target.ts).
    */
   #settings(): BuildOptions & BuildSettings {
     if (this.#buildSettings !== null) return this.#buildSettings;
