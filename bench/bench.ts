@@ -9,10 +9,11 @@
  * slow the run after them; one venv with pip runs in both groups, as the heavy figures' base.
  *
  * It prints:
- * - the floor: `deno run` of an empty script, which no Deno program can beat, and the floor for
- *   the `--without-pip` tree itself (Deno writing that tree with no logic at all);
+ * - the floor: `deno run` of an empty script, which no Deno program can beat, and the floors
+ *   for the trees themselves (Deno making the `--without-pip` tree, and the tree with pip
+ *   hard-linked from the cache, with no logic at all);
  * - mkvenv's own work: `--without-pip` minus the floor, and the seeding cost (with pip minus
- *   `--without-pip`);
+ *   `--without-pip`) beside its floor (the one tree's floor minus the other's);
  * - the ratios to `python -m venv` with and without pip, to seeded virtualenv, and for create +
  *   the first `bin/pip --version`;
  * - the first run on an empty cache (unpack and byte-compile pip) against `python -m venv`;
@@ -273,9 +274,28 @@ async function baselineSide(bench: Bench, rev: string): Promise<Side | string> {
 type TreeEntry =
   | { kind: "dir"; rel: string }
   | { kind: "link"; rel: string; target: string }
+  | { kind: "hardlink"; rel: string; source: string }
   | { kind: "file"; rel: string; text: string; mode: number };
 
-function treeEntries(root: string, rel = ""): TreeEntry[] {
+/** The files under `dir` by device and inode: what a venv's hard links lead to. */
+function filesByInode(dir: string, found = new Map<string, string>()): Map<string, string> {
+  for (const entry of Deno.readDirSync(dir)) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory && !entry.isSymlink) filesByInode(path, found);
+    else if (entry.isFile) {
+      const st = Deno.statSync(path);
+      found.set(`${st.dev}:${st.ino}`, path);
+    }
+  }
+  return found;
+}
+
+/** The tree under `root`; a file that is a hard link to one of `linked` is one again. */
+function treeEntries(
+  root: string,
+  linked: ReadonlyMap<string, string> = new Map(),
+  rel = "",
+): TreeEntry[] {
   const entries: TreeEntry[] = [];
   for (const entry of Deno.readDirSync(join(root, rel))) {
     const child = rel === "" ? entry.name : `${rel}/${entry.name}`;
@@ -283,19 +303,24 @@ function treeEntries(root: string, rel = ""): TreeEntry[] {
     if (entry.isSymlink) {
       entries.push({ kind: "link", rel: child, target: Deno.readLinkSync(path) });
     } else if (entry.isDirectory) {
-      entries.push({ kind: "dir", rel: child }, ...treeEntries(root, child));
+      entries.push({ kind: "dir", rel: child }, ...treeEntries(root, linked, child));
     } else {
-      const mode = (Deno.statSync(path).mode ?? 0o644) & 0o777;
-      entries.push({ kind: "file", rel: child, text: Deno.readTextFileSync(path), mode });
+      const st = Deno.statSync(path);
+      const source = linked.get(`${st.dev}:${st.ino}`);
+      if (source !== undefined) entries.push({ kind: "hardlink", rel: child, source });
+      else {
+        const mode = (st.mode ?? 0o644) & 0o777;
+        entries.push({ kind: "file", rel: child, text: Deno.readTextFileSync(path), mode });
+      }
     }
   }
   return entries;
 }
 
 /**
- * Deno making the same `--without-pip` tree with no logic at all (one manifest read, then
- * mkdir, symlink and write for each entry in a stage, and one rename): the least any `deno run`
- * program can take for that tree.
+ * Deno making the same tree with no logic at all (one manifest read, then mkdir, symlink, hard
+ * link or write for each entry in a stage, and one rename): the least any `deno run` program can
+ * take for that tree (`--without-pip`, and with pip hard-linked from mkvenv's cache).
  */
 const TREE_FLOOR_SCRIPT = `const [manifest, target] = Deno.args;
 const stage = target + ".stage";
@@ -304,27 +329,40 @@ for (const e of JSON.parse(Deno.readTextFileSync(manifest))) {
   const path = stage + "/" + e.rel;
   if (e.kind === "dir") Deno.mkdirSync(path);
   else if (e.kind === "link") Deno.symlinkSync(e.target, path);
+  else if (e.kind === "hardlink") Deno.linkSync(e.source, path);
   else Deno.writeTextFileSync(path, e.text, { mode: e.mode });
 }
 Deno.renameSync(stage, target);
 `;
 
-/** The floor sides: an empty script, and the `--without-pip` tree written with no logic. */
-async function floorSides(bench: Bench): Promise<{ empty: Side; tree: Side }> {
+/**
+ * The floor sides: an empty script, and the trees of mkvenv's venvs (without pip, and with pip
+ * linked from the bench's cache) made by Deno with no logic.
+ */
+async function floorSides(bench: Bench): Promise<{ empty: Side; tree: Side; pipTree: Side }> {
   const empty = join(bench.dir, "empty.js");
   await Deno.writeTextFile(empty, "");
-  const reference = join(bench.dir, "reference");
-  await exec([...MKVENV, "-p", PYTHON, "--without-pip", reference], bench.env);
-  const manifest = join(bench.dir, "tree.json");
-  await Deno.writeTextFile(manifest, JSON.stringify(treeEntries(reference)));
   const script = join(bench.dir, "tree_floor.js");
   await Deno.writeTextFile(script, TREE_FLOOR_SCRIPT);
+  const floorOf = async (name: string, args: string[], label: string): Promise<Side> => {
+    const reference = join(bench.dir, `reference-${name}`);
+    await exec([...MKVENV, "-p", PYTHON, ...args, reference], bench.env);
+    const linked = filesByInode(bench.env.MKVENV_CACHE_DIR!);
+    const manifest = join(bench.dir, `${name}.json`);
+    await Deno.writeTextFile(manifest, JSON.stringify(treeEntries(reference, linked)));
+    return {
+      label,
+      argv: (t) => [Deno.execPath(), "run", "-A", "--no-config", script, manifest, t[0]!],
+    };
+  };
   return {
     empty: { label: "deno run of an empty script", argv: () => [Deno.execPath(), "run", empty] },
-    tree: {
-      label: "Deno writing the --without-pip tree with no logic",
-      argv: (t) => [Deno.execPath(), "run", "-A", "--no-config", script, manifest, t[0]!],
-    },
+    tree: await floorOf(
+      "tree",
+      ["--without-pip"],
+      "Deno writing the --without-pip tree with no logic",
+    ),
+    pipTree: await floorOf("pip-tree", [], "Deno placing the tree with pip with no logic"),
   };
 }
 
@@ -346,6 +384,7 @@ if (import.meta.main) {
     const sides = {
       floor: floor.empty,
       treeFloor: floor.tree,
+      pipTreeFloor: floor.pipTree,
       nopip,
       source: {
         label: "mkvenv --without-pip from source (deno run main.ts)",
@@ -375,6 +414,7 @@ if (import.meta.main) {
     const light: Side[] = [
       sides.floor,
       sides.treeFloor,
+      sides.pipTreeFloor,
       nopip,
       sides.source,
       pip,
@@ -424,7 +464,10 @@ if (import.meta.main) {
       `mkvenv --without-pip: ${ms(t(nopip))}, its own work above the floor ${ms(own)} ` +
       `(target <= 8 ms: ${met(own <= 8)}); from source (deno run main.ts): ${ms(t(sides.source))}`,
       `mkvenv with pip: ${ms(t(pip))}, seeding cost ${ms(seeding)} ` +
-      `(target <= 25 ms: ${met(seeding <= 25)})`,
+      `(target <= 25 ms: ${met(seeding <= 25)}); the tree with pip placed by Deno with no logic ` +
+      `${ms(t(sides.pipTreeFloor))}: its seeding floor ${
+        ms(t(sides.pipTreeFloor) - t(sides.treeFloor))
+      }, mkvenv's seeding above it ${ms(seeding - (t(sides.pipTreeFloor) - t(sides.treeFloor)))}`,
       `vs python -m venv --without-pip ${ms(t(sides.venvNopip))}: ` +
       `${ratio(nopip, sides.venvNopip).toFixed(2)}x`,
       `vs python -m venv (with pip) ${ms(t(sides.venv))}: ` +
