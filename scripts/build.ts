@@ -54,7 +54,11 @@ function trainingRuns(python: string, withPip: boolean): string[][] {
  * The functions of `program` (an `eagerModule` output) that the training runs call, by
  * `functionKey`; null, said with `log`, when there is no Python to train with.
  */
-export async function hotFunctions(program: string, log: BuildLog): Promise<Set<string> | null> {
+export async function hotFunctions(
+  program: string,
+  options: { python?: string | undefined; log: BuildLog },
+): Promise<Set<string> | null> {
+  const { log } = options;
   const dir = await Deno.makeTempDir({ prefix: "mkvenv-train-" });
   try {
     const path = join(dir, ENTRY);
@@ -78,7 +82,7 @@ export async function hotFunctions(program: string, log: BuildLog): Promise<Set<
     const firstLine = (out: Deno.CommandOutput) =>
       new TextDecoder().decode(out.stderr).trim().split("\n")[0];
     // Unmeasured: the interpreter's facts into the cache, its name from the venv, pip's wheel.
-    const asked = Deno.env.get("MKVENV_BUILD_PYTHON");
+    const asked = options.python;
     const first = await mkvenv([...(asked ? ["-p", asked] : []), "--without-pip", join(dir, "w0")]);
     if (!first.success) {
       log(`no Python to train the program with (${firstLine(first)}): every function eager`);
@@ -95,7 +99,14 @@ export async function hotFunctions(program: string, log: BuildLog): Promise<Set<
       if (!out.success) log(`training run mkvenv ${args.join(" ")} failed: ${firstLine(out)}`);
     }
     const hot = new Set<string>();
-    for (const entry of Deno.readDirSync(coverage)) {
+    const reports = [
+      ...(await Deno.stat(coverage).catch(() => null) ? Deno.readDirSync(coverage) : []),
+    ];
+    if (reports.length === 0) {
+      log("no training run left a coverage report: every function eager");
+      return null;
+    }
+    for (const entry of reports) {
       const report = JSON.parse(await Deno.readTextFile(join(coverage, entry.name)));
       if (!String(report.url).endsWith(`/${ENTRY}`)) continue;
       for (const fn of report.functions as V8FunctionCoverage[]) {
@@ -115,13 +126,17 @@ interface V8FunctionCoverage {
   ranges: { startOffset: number; endOffset: number; count: number }[];
 }
 
-/**
- * Bundle main.ts into one module and rewrite it (see the header); returns its text. With
- * `train: false`, every function is compiled eagerly and no Python is run.
- */
-export async function buildProgram(
-  options: { train?: boolean; log?: BuildLog } = {},
-): Promise<string> {
+/** How a build trains the program (see the header). */
+export interface BuildOptions {
+  /** False: every function is compiled eagerly and no Python is run. Default true. */
+  train?: boolean;
+  /** The Python to train with; default `MKVENV_BUILD_PYTHON`, else mkvenv's default search. */
+  python?: string;
+  log?: BuildLog;
+}
+
+/** Bundle main.ts into one module and rewrite it (see the header); returns its text. */
+export async function buildProgram(options: BuildOptions = {}): Promise<string> {
   const log = options.log ?? ((line: string) => console.error(`build: ${line}`));
   const dir = await Deno.makeTempDir({ prefix: "mkvenv-build-" });
   try {
@@ -131,7 +146,8 @@ export async function buildProgram(
       throw new Error(`deno bundle failed: ${new TextDecoder().decode(out.stderr)}`);
     }
     const eager = eagerModule(await Deno.readTextFile(bundle));
-    const hot = options.train === false ? null : await hotFunctions(eager, log);
+    const python = options.python ?? Deno.env.get("MKVENV_BUILD_PYTHON");
+    const hot = options.train === false ? null : await hotFunctions(eager, { python, log });
     const banner = "// mkvenv, built by scripts/build.ts from main.ts; do not edit.\n";
     return banner + keepEager(eager, hot);
   } finally {
@@ -145,7 +161,7 @@ export async function buildProgram(
  */
 export async function build(
   dir = join(ROOT, "dist"),
-  options: { train?: boolean; log?: BuildLog } = {},
+  options: BuildOptions = {},
 ): Promise<string> {
   const program = await buildProgram(options);
   await Deno.mkdir(dir, { recursive: true });

@@ -60,3 +60,27 @@ Deno.test("the built program makes the same venvs as the source", async () => {
     await Deno.remove(env, { recursive: true });
   }
 });
+
+Deno.test("without a Python to train on, the program is built with every function eager", async () => {
+  await using tmp = await tempDir();
+  const said: string[] = [];
+  const program = await build(join(tmp.path, "program"), {
+    python: join(tmp.path, "no-such-python"),
+    log: (line) => said.push(line),
+  });
+  assert(
+    said.some((line) => line.startsWith("no Python to train the program with")),
+    said.join("\n"),
+  );
+  const env = join(tmp.path, "env");
+  const made = await run(
+    Deno.execPath(),
+    ["run", "--allow-all", "--quiet", program, "-p", PY.exe, "--without-pip", env],
+    { env: { MKVENV_CACHE_DIR: SHARED_TEST_CACHE } },
+  );
+  assertEquals(made.code, 0, made.stderr);
+  assertEquals(
+    parsePyvenvCfg(await Deno.readTextFile(join(env, "pyvenv.cfg"))).get("home"),
+    join(PY.prefix, "bin"),
+  );
+});
