@@ -321,25 +321,38 @@ function madeNew(envDir: string): boolean {
   }
 }
 
+/** Whether `path` is a directory (not a link to one); false when it cannot be looked at. */
+function isRealDirectory(path: string): boolean {
+  try {
+    const st = Deno.lstatSync(path);
+    return st.isDirectory && !st.isSymlink;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Lock a target that exists, or that could not simply be made: check it (a link may lead
  * into the base interpreter), refuse where venv would (a file or link in the way) in its
- * words, make the missing parents, then lock. Throws `BuildError`.
+ * words, make the missing parents, then lock. A refusal inside a directory waits for its lock
+ * (`recheck`): another run may hold it while moving entries one by one (its `--clear`), and
+ * what is in the way is looked at again once the directory is this run's. Throws `BuildError`.
  */
 async function lockChecked(
   envDir: string,
   found: FoundInterpreter,
   layout: VenvLayout,
   options: BuildOptions & BuildSettings,
-): Promise<Target> {
+): Promise<{ target: Target; recheck: boolean }> {
   const { info } = found;
   checkEnvDir(info, envDir, resolvedPath(envDir));
   const refusal = venvDirectoryRefusal(layout, options);
-  if (refusal !== null) throw refusal;
+  if (refusal !== null && !isRealDirectory(envDir)) throw refusal;
   try {
     const parent = dirname(envDir);
     if (lstatOrNull(parent) === null) makeDirs(parent);
-    return await lockTarget(envDir, options.log ? { log: options.log } : {});
+    const target = await lockTarget(envDir, options.log ? { log: options.log } : {});
+    return { target, recheck: refusal !== null };
   } catch (e: unknown) {
     throw newVenvDirError(envDir, info.platform, e) ?? e;
   }
@@ -378,8 +391,8 @@ export async function openBuild(
   try {
     const plan = prepared ? await prepared.plan : null;
     // The lock and the recovery of a killed run's leftovers: lib/disk/staging.ts.
-    const target = madeNew(envDir)
-      ? await lockTarget(envDir, { log, made: true })
+    const { target, recheck } = madeNew(envDir)
+      ? { target: await lockTarget(envDir, { log, made: true }), recheck: false }
       : await lockChecked(envDir, found, layout, options);
     cleanups.push(() => target.release());
     cleanups.push(onInterrupt(() => target.release()));
@@ -389,6 +402,10 @@ export async function openBuild(
       log,
       ...(options.warn ? { warn: options.warn } : {}),
     });
+    if (recheck) {
+      const refusal = venvDirectoryRefusal(layout, options);
+      if (refusal !== null) throw refusal;
+    }
     const cfgPath = pathFor(info.platform).join(envDir, "pyvenv.cfg");
     let build: BuildOptions = options;
     if (existing !== null) {

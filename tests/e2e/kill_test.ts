@@ -152,3 +152,50 @@ Deno.test("SIGKILL during the commit into an existing venv: pyvenv.cfg means com
   }
   console.log(`entries after each kill:\n${seen.join("\n")}`);
 });
+
+Deno.test("a re-use that starts while another run's --clear is moving entries waits for it, then builds", async () => {
+  if ((await run("strace", ["-V"]).catch(() => null))?.code !== 0) {
+    console.log("note: strace is not installed: test skipped");
+    return;
+  }
+  await using tmp = await tempDir();
+  const env = join(tmp.path, "env");
+  const first = await mkvenv(["-p", PY.exe, "--without-pip", env]);
+  assertEquals(first.code, 0, first.stderr);
+  // The --clear moves each old entry into the trash, 300 ms a rename under strace: for a while
+  // `lib` is in the trash and `lib64` still links to it, a link to nothing venv would refuse.
+  const tracer = new Deno.Command("strace", {
+    args: [
+      "-f",
+      "--seccomp-bpf",
+      "-o",
+      "/dev/null",
+      "-e",
+      "trace=rename",
+      "-e",
+      "inject=rename:delay_exit=300000",
+      ...MKVENV_COMMAND,
+      "-p",
+      PY.exe,
+      "--without-pip",
+      "--clear",
+      env,
+    ],
+    env: { MKVENV_CACHE_DIR: SHARED_TEST_CACHE },
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  const dangling = async () =>
+    (await exists(join(env, ".mkvenv-trash", "lib"))) && (await exists(join(env, "lib64"))) &&
+    !(await exists(join(env, "lib")));
+  let seen = false;
+  for (let i = 0; i < 3000 && !(seen = await dangling()); i++) {
+    await new Promise((r) => setTimeout(r, 2));
+  }
+  assert(seen, "the --clear run never showed lib64 without lib");
+  const reuse = await mkvenv(["-p", PY.exe, "--without-pip", env]);
+  assertEquals((await tracer.status).code, 0);
+  assertEquals(reuse.code, 0, reuse.stderr);
+  const py = await run(join(env, "bin", "python"), ["-c", "import sys; print(sys.prefix)"]);
+  assertEquals(py.stdout.trim(), env, py.stderr);
+});
