@@ -60,12 +60,16 @@ export async function results() {
 }
 `;
 
-/** The sample's results, from a fresh instance of `source` (a module is imported once per URL). */
-async function evaluate(source: string): Promise<unknown> {
+/** Import a module's text (a fresh instance: a module is imported once per URL). */
+async function importModule(source: string): Promise<Record<string, unknown>> {
   const fresh = `${source}\n// ${crypto.randomUUID()}\n`;
-  const url = `data:text/javascript;base64,${btoa(fresh)}`;
-  const module = await import(url);
-  return await module.results();
+  return await import(`data:text/javascript;base64,${btoa(fresh)}`);
+}
+
+/** The sample's results, from a fresh instance of `source`. */
+async function evaluate(source: string): Promise<unknown> {
+  const module = await importModule(source);
+  return await (module.results as () => Promise<unknown>)();
 }
 
 interface Node {
@@ -194,12 +198,6 @@ class Box {
 }
 export { table, text, twice, later, counter, Box };
 `;
-
-/** Import a module's text (fresh each time) and return what it exports. */
-async function importModule(source: string): Promise<Record<string, unknown>> {
-  const fresh = `${source}\n// ${crypto.randomUUID()}\n`;
-  return await import(`data:text/javascript;base64,${btoa(fresh)}`);
-}
 
 Deno.test("topLevelFunctions() finds the module's own declarations, not text or nested ones", () => {
   assertEquals(topLevelFunctions(HOISTING).map((f) => f.name), ["twice", "later", "counter"]);
