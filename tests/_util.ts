@@ -186,3 +186,65 @@ export async function venvWorks(env: string, python = "python"): Promise<void> {
   assertEquals(r.code, 0, r.stderr);
   assertEquals(r.stdout.trim(), env);
 }
+
+/** Whether strace runs here (the tests that slow system calls down skip themselves if not). */
+export async function hasStrace(): Promise<boolean> {
+  try {
+    const out = await new Deno.Command("strace", { args: ["-V"], stdout: "null", stderr: "null" })
+      .output();
+    return out.success;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * mkvenv with `args` under strace, each `syscall` delayed by `delayMicros`, with the shared test
+ * cache; its stdout is dropped. The mkvenv process is the tracer's child (see `childOf` in the
+ * tests that signal it).
+ */
+export function mkvenvSlowed(
+  syscall: string,
+  delayMicros: number,
+  args: readonly string[],
+  stderr: "piped" | "null" = "null",
+): Deno.ChildProcess {
+  return new Deno.Command("strace", {
+    args: [
+      "-f",
+      "--seccomp-bpf",
+      "-o",
+      "/dev/null",
+      "-e",
+      `trace=${syscall}`,
+      "-e",
+      `inject=${syscall}:delay_exit=${delayMicros}`,
+      ...MKVENV_COMMAND,
+      ...args,
+    ],
+    env: { MKVENV_CACHE_DIR: SHARED_TEST_CACHE },
+    stdout: "null",
+    stderr,
+  }).spawn();
+}
+
+/**
+ * The pid of the program strace (`pid`) runs, once it runs: with --seccomp-bpf, strace forks a
+ * short-lived helper first.
+ */
+export async function childOf(pid: number): Promise<number> {
+  for (let i = 0; i < 3000; i++) {
+    const text = await Deno.readTextFile(`/proc/${pid}/task/${pid}/children`).catch(() => "");
+    for (const word of text.trim().split(" ")) {
+      const cmd = await Deno.readTextFile(`/proc/${word}/cmdline`).catch(() => "");
+      if (word !== "" && cmd.split("\0")[0] === MKVENV_COMMAND[0]) return Number(word);
+    }
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error(`no child of ${pid}`);
+}
+
+/** Whether anything (a link to nothing too) is at `path`. */
+export async function exists(path: string): Promise<boolean> {
+  return (await Deno.lstat(path).catch(() => null)) !== null;
+}

@@ -4,7 +4,7 @@
  */
 import { deepEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { join } from "node:path";
-import { MKVENV_COMMAND } from "../_util.ts";
+import { hasStrace, MKVENV_COMMAND } from "../_util.ts";
 
 const PYENV_ROOT = "/root/.pyenv";
 const DENO_DIR = Deno.env.get("DENO_DIR") ??
@@ -98,16 +98,6 @@ async function withScratch(fn: (s: Scratch) => Promise<void>): Promise<void> {
     await fn(s);
   } finally {
     await s.cleanup();
-  }
-}
-
-async function hasStrace(): Promise<boolean> {
-  try {
-    const out = await new Deno.Command("strace", { args: ["-V"], stdout: "null", stderr: "null" })
-      .output();
-    return out.success;
-  } catch {
-    return false;
   }
 }
 

@@ -4,7 +4,17 @@
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { join } from "node:path";
-import { mkvenv, MKVENV_COMMAND, pyenvPython, run, SHARED_TEST_CACHE, tempDir } from "../_util.ts";
+import {
+  childOf,
+  exists,
+  hasStrace,
+  mkvenv,
+  MKVENV_COMMAND,
+  mkvenvSlowed,
+  pyenvPython,
+  run,
+  tempDir,
+} from "../_util.ts";
 
 const PY = pyenvPython("3.12");
 const KILLS = 8;
@@ -67,28 +77,8 @@ Deno.test("SIGKILL during a build leaves nothing or a working venv, and a rerun 
   console.log(`states seen after kills: ${[...seen].join(", ")}`);
 });
 
-/**
- * The pid of the program strace (`pid`) runs, once it runs: with --seccomp-bpf, strace forks a
- * short-lived helper first.
- */
-async function childOf(pid: number): Promise<number> {
-  for (let i = 0; i < 500; i++) {
-    const text = await Deno.readTextFile(`/proc/${pid}/task/${pid}/children`).catch(() => "");
-    for (const word of text.trim().split(" ")) {
-      const cmd = await Deno.readTextFile(`/proc/${word}/cmdline`).catch(() => "");
-      if (word !== "" && cmd.split("\0")[0] === MKVENV_COMMAND[0]) return Number(word);
-    }
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  throw new Error(`no child of ${pid}`);
-}
-
-async function exists(path: string): Promise<boolean> {
-  return (await Deno.lstat(path).catch(() => null)) !== null;
-}
-
 Deno.test("SIGKILL during the commit into an existing venv: pyvenv.cfg means complete, and a plain rerun repairs it", async () => {
-  if ((await run("strace", ["-V"]).catch(() => null))?.code !== 0) {
+  if (!(await hasStrace())) {
     console.log("note: strace is not installed: test skipped");
     return;
   }
@@ -105,26 +95,7 @@ Deno.test("SIGKILL during the commit into an existing venv: pyvenv.cfg means com
     for (const delay of delays) {
       const first = await mkvenv(["-p", PY.exe, "--clear", env]);
       assertEquals(first.code, 0, first.stderr);
-      const tracer = new Deno.Command("strace", {
-        args: [
-          "-f",
-          "--seccomp-bpf",
-          "-o",
-          "/dev/null",
-          "-e",
-          "trace=rename",
-          "-e",
-          "inject=rename:delay_exit=120000",
-          ...MKVENV_COMMAND,
-          "-p",
-          PY.exe,
-          ...args,
-          env,
-        ],
-        env: { MKVENV_CACHE_DIR: SHARED_TEST_CACHE },
-        stdout: "null",
-        stderr: "null",
-      }).spawn();
+      const tracer = mkvenvSlowed("rename", 120000, ["-p", PY.exe, ...args, env]);
       const mkvenvPid = await childOf(tracer.pid);
       // The commit starts when the trash directory appears.
       for (let i = 0; i < 3000 && !(await exists(join(env, ".mkvenv-trash"))); i++) {
@@ -154,7 +125,7 @@ Deno.test("SIGKILL during the commit into an existing venv: pyvenv.cfg means com
 });
 
 Deno.test("a re-use that starts while another run's --clear is moving entries waits for it, then builds", async () => {
-  if ((await run("strace", ["-V"]).catch(() => null))?.code !== 0) {
+  if (!(await hasStrace())) {
     console.log("note: strace is not installed: test skipped");
     return;
   }
@@ -164,27 +135,7 @@ Deno.test("a re-use that starts while another run's --clear is moving entries wa
   assertEquals(first.code, 0, first.stderr);
   // The --clear moves each old entry into the trash, 300 ms a rename under strace: for a while
   // `lib` is in the trash and `lib64` still links to it, a link to nothing venv would refuse.
-  const tracer = new Deno.Command("strace", {
-    args: [
-      "-f",
-      "--seccomp-bpf",
-      "-o",
-      "/dev/null",
-      "-e",
-      "trace=rename",
-      "-e",
-      "inject=rename:delay_exit=300000",
-      ...MKVENV_COMMAND,
-      "-p",
-      PY.exe,
-      "--without-pip",
-      "--clear",
-      env,
-    ],
-    env: { MKVENV_CACHE_DIR: SHARED_TEST_CACHE },
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
+  const tracer = mkvenvSlowed("rename", 300000, ["-p", PY.exe, "--without-pip", "--clear", env]);
   const dangling = async () =>
     (await exists(join(env, ".mkvenv-trash", "lib"))) && (await exists(join(env, "lib64"))) &&
     !(await exists(join(env, "lib")));

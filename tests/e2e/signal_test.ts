@@ -6,7 +6,11 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { join } from "node:path";
 import {
+  childOf,
+  exists,
+  hasStrace,
   MKVENV_COMMAND,
+  mkvenvSlowed,
   pyenvPython,
   run,
   SHARED_TEST_CACHE,
@@ -16,10 +20,6 @@ import {
 
 const PY = pyenvPython("3.12");
 const SIGNALS: [Deno.Signal, number][] = [["SIGINT", 130], ["SIGTERM", 143]];
-
-async function exists(path: string): Promise<boolean> {
-  return (await Deno.lstat(path).catch(() => null)) !== null;
-}
 
 async function until(check: () => Promise<boolean>, what: string): Promise<void> {
   for (let i = 0; i < 6000; i++) {
@@ -61,27 +61,9 @@ for (const [signal, status] of SIGNALS) {
   });
 }
 
-/**
- * The pid of the program strace (`pid`) runs, once it runs: with --seccomp-bpf, strace forks a
- * short-lived helper first.
- */
-async function childOf(pid: number): Promise<number> {
-  let child = 0;
-  await until(async () => {
-    const text = await Deno.readTextFile(`/proc/${pid}/task/${pid}/children`).catch(() => "");
-    for (const word of text.trim().split(" ")) {
-      child = Number(word);
-      const cmd = await Deno.readTextFile(`/proc/${child}/cmdline`).catch(() => "");
-      if (cmd.split("\0")[0] === MKVENV_COMMAND[0]) return true;
-    }
-    return false;
-  }, `a child of ${pid}`);
-  return child;
-}
-
 for (const [signal, status] of SIGNALS) {
   Deno.test(`${signal} inside the loop that links pip's files stops it: exit ${status}, nothing left`, async () => {
-    if ((await run("strace", ["-V"]).catch(() => null))?.code !== 0) {
+    if (!(await hasStrace())) {
       console.log("note: strace is not installed: test skipped");
       return;
     }
@@ -96,25 +78,7 @@ for (const [signal, status] of SIGNALS) {
     assertEquals(warmed.code, 0, warmed.stderr);
     const env = join(tmp.path, "env");
     // Each hard link from the cache is slowed by 3 ms: pip's ~1000 files take seconds.
-    const tracer = new Deno.Command("strace", {
-      args: [
-        "-f",
-        "--seccomp-bpf",
-        "-o",
-        "/dev/null",
-        "-e",
-        "trace=linkat",
-        "-e",
-        "inject=linkat:delay_exit=3000",
-        ...MKVENV_COMMAND,
-        "-p",
-        PY.exe,
-        env,
-      ],
-      env: { MKVENV_CACHE_DIR: SHARED_TEST_CACHE },
-      stdout: "null",
-      stderr: "piped",
-    }).spawn();
+    const tracer = mkvenvSlowed("linkat", 3000, ["-p", PY.exe, env], "piped");
     const pid = await childOf(tracer.pid);
     await until(async () => {
       const stage = [...Deno.readDirSync(tmp.path)].find((e) => e.name.startsWith(".mkvenv-"));
