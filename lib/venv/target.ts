@@ -15,7 +15,7 @@ import type { LinkMode } from "../disk/file_links.ts";
 import { outdatedSeedFiles, prepareSeed, seedPip, type SeedPlan } from "../seed/pip_seed.ts";
 import { parsePythonStrLiteral, parsePyvenvCfg } from "./pyvenv_cfg.ts";
 import { posixCommandLine, windowsCommandLine } from "./shell_quote.ts";
-import { newVenvDirError, venvDirectoryRefusal } from "./venv_refusals.ts";
+import { newVenvDirError, REAL_DISK, venvDirectoryRefusal } from "./venv_refusals.ts";
 import {
   type Commit,
   commitStage,
@@ -321,16 +321,6 @@ function madeNew(envDir: string): boolean {
   }
 }
 
-/** Whether `path` is a directory (not a link to one); false when it cannot be looked at. */
-function isRealDirectory(path: string): boolean {
-  try {
-    const st = Deno.lstatSync(path);
-    return st.isDirectory && !st.isSymlink;
-  } catch {
-    return false;
-  }
-}
-
 /**
  * Lock a target that exists, or that could not simply be made: check it (a link may lead
  * into the base interpreter), refuse where venv would (a file or link in the way) in its
@@ -347,7 +337,8 @@ async function lockChecked(
   const { info } = found;
   checkEnvDir(info, envDir, resolvedPath(envDir));
   const refusal = venvDirectoryRefusal(layout, options);
-  if (refusal !== null && !isRealDirectory(envDir)) throw refusal;
+  const st = refusal === null ? null : REAL_DISK.lstat(envDir);
+  if (refusal !== null && !(st?.isDirectory && !st.isSymlink)) throw refusal;
   try {
     const parent = dirname(envDir);
     if (lstatOrNull(parent) === null) makeDirs(parent);
