@@ -128,8 +128,6 @@ interface V8FunctionCoverage {
 
 /** How a build trains the program (see the header). */
 export interface BuildOptions {
-  /** False: every function is compiled eagerly and no Python is run. Default true. */
-  train?: boolean;
   /** The Python to train with; default `MKVENV_BUILD_PYTHON`, else mkvenv's default search. */
   python?: string;
   log?: BuildLog;
@@ -147,7 +145,7 @@ export async function buildProgram(options: BuildOptions = {}): Promise<string> 
     }
     const eager = eagerModule(await Deno.readTextFile(bundle));
     const python = options.python ?? Deno.env.get("MKVENV_BUILD_PYTHON");
-    const hot = options.train === false ? null : await hotFunctions(eager, { python, log });
+    const hot = await hotFunctions(eager, { python, log });
     const banner = "// mkvenv, built by scripts/build.ts from main.ts; do not edit.\n";
     return banner + keepEager(eager, hot);
   } finally {
