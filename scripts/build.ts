@@ -85,7 +85,10 @@ export async function hotFunctions(
     const asked = options.python;
     const first = await mkvenv([...(asked ? ["-p", asked] : []), "--without-pip", join(dir, "w0")]);
     if (!first.success) {
-      log(`no Python to train the program with (${firstLine(first)}): every function eager`);
+      log(
+        `no Python to train the program with (${firstLine(first)}): every function eager; ` +
+          "set MKVENV_BUILD_PYTHON to a Python to train on",
+      );
       return null;
     }
     const cfg = parsePyvenvCfg(await Deno.readTextFile(join(dir, "w0", "pyvenv.cfg")));
