@@ -1,8 +1,9 @@
-# mkvenv bytecode compiler: reads a JSON list of [source, target] pairs on stdin, writes the
-# bytecode of each source to its target (timestamp-checked, as an installer would) with mode
-# 0644 whatever the umask, and prints a JSON list of [target, RECORD hash, size] for the
+# mkvenv bytecode compiler: reads lines of JSON [source, target, shown_as] on stdin and, as
+# each arrives, writes the bytecode of source to target (timestamp-checked, as an installer
+# would, naming the file shown_as, where the source will be) with mode 0644 whatever the
+# umask. At the end of its input it prints a JSON list of [target, RECORD hash, size] for the
 # targets written. A source that does not compile is left out, as pip does. mkvenv runs
-# several of these at once, one per core, each on its share of the files.
+# several of these at once, one per core, each given its share of the files.
 # Must run unchanged on CPython 3.7-3.14 and PyPy, under -I.
 import base64
 import hashlib
@@ -18,12 +19,14 @@ def record_hash(data):
 
 
 def main():
-    pairs = json.load(sys.stdin)
     mode = py_compile.PycInvalidationMode.TIMESTAMP
     written = []
-    for source, target in pairs:
+    for line in sys.stdin:
+        source, target, shown_as = json.loads(line)
         try:
-            py_compile.compile(source, cfile=target, doraise=True, invalidation_mode=mode)
+            py_compile.compile(
+                source, cfile=target, dfile=shown_as, doraise=True, invalidation_mode=mode
+            )
             if os.name != "nt":
                 os.chmod(target, 0o644)
             with open(target, "rb") as f:

@@ -3,11 +3,13 @@ import { join } from "node:path";
 import { BuildError } from "../lib/errors.ts";
 import { recordHash } from "../lib/seed/wheel.ts";
 import {
+  type CachedBytecode,
   cachedBytecode,
+  type CachedWheel,
   cachedWheel,
   categoryDir,
   pycPath,
-  shareOut,
+  storedBytecode,
 } from "../lib/seed/wheel_cache.ts";
 import { DEV_PYTHONS, PY312, run, writeWheel } from "./_wheel_fixture.ts";
 
@@ -34,6 +36,34 @@ async function tree(dir: string): Promise<string[]> {
     if (e.isDirectory) out.push(...(await tree(join(dir, e.name))).map((p) => `${e.name}/${p}`));
   }
   return out.sort();
+}
+
+/**
+ * Python itself accepts each bytecode file for its source (magic number, flags, mtime and
+ * size), and the code inside names the source where the cache keeps it.
+ */
+async function assertValidBytecode(cached: CachedWheel, bytecode: CachedBytecode): Promise<void> {
+  const purelib = categoryDir(cached, "purelib");
+  const pairs = bytecode.files.map((f) => [
+    join(purelib, f.path.replace(/__pycache__\/(\w+)\.cpython-312\.pyc$/, "$1.py")),
+    join(bytecode.dir, f.path),
+  ]);
+  for (const f of bytecode.files) {
+    const data = await Deno.readFile(join(bytecode.dir, f.path));
+    assert.equal(f.hash, recordHash(data));
+    assert.equal(f.size, data.length);
+  }
+  const check = "import json, marshal, os, sys\n" +
+    "from importlib._bootstrap_external import _classify_pyc, _validate_timestamp_pyc\n" +
+    "for src, pyc in json.load(sys.stdin):\n" +
+    "    data = open(pyc, 'rb').read()\n" +
+    "    assert _classify_pyc(data, 'x', {}) == 0\n" +
+    "    st = os.stat(src)\n" +
+    "    _validate_timestamp_pyc(data, int(st.st_mtime), st.st_size, 'x', {})\n" +
+    "    assert marshal.loads(data[16:]).co_filename == src, (marshal.loads(data[16:]).co_filename, src)\n" +
+    "print('valid')\n";
+  const out = await run(PY312, ["-c", check], { stdin: JSON.stringify(pairs) });
+  assert.equal(out.stdout.trim(), "valid", out.stderr);
 }
 
 Deno.test("cachedWheel() unpacks a wheel once into wheels/<sha256> with its modes", async () => {
@@ -89,6 +119,54 @@ Deno.test("cachedWheel() leaves nothing behind for a damaged wheel", async () =>
 });
 
 Deno.test(
+  "cachedWheel() compiles a wheel it unpacks into the same entry, only for an interpreter that uses it",
+  DEV_PYTHONS,
+  async () => {
+    const dir = await Deno.makeTempDir();
+    try {
+      const wheelPath = await writeWheel(dir, DEMO);
+      const lines: string[] = [];
+      const unpack = (name: string, python: string, wanted: boolean) =>
+        cachedWheel(join(dir, name), wheelPath, {
+          log: (line) => lines.push(line),
+          bytecode: { python, cacheTag: "cpython-312", wanted: (s) => wanted && s.name === "demo" },
+        });
+      const cached = await unpack("cache", PY312, true);
+      const bytecode = storedBytecode(cached, "cpython-312");
+      assert.ok(bytecode !== null, lines.join("\n"));
+      assert.equal(bytecode.dir, join(cached.dir, "pyc", "cpython-312"));
+      assert.deepEqual(bytecode.files.map((f) => f.path).sort(), [
+        "demo/__pycache__/__init__.cpython-312.pyc",
+        "demo/sub/__pycache__/mod.cpython-312.pyc",
+      ]);
+      await assertValidBytecode(cached, bytecode);
+      assert.deepEqual(
+        await cachedBytecode(cached, { python: "/nonexistent/python", cacheTag: "cpython-312" }),
+        bytecode,
+        "cachedBytecode() finds it without running Python",
+      );
+
+      const unwanted = await unpack("cache2", PY312, false);
+      assert.equal(storedBytecode(unwanted, "cpython-312"), null);
+      assert.ok(!(await tree(unwanted.dir)).includes("pyc"), "nothing compiled for no use");
+
+      lines.length = 0;
+      const failed = await unpack("cache3", "/nonexistent/python", true);
+      assert.equal(storedBytecode(failed, "cpython-312"), null);
+      assert.ok(!(await tree(failed.dir)).includes("pyc"));
+      assert.ok(lines.some((l) => l.startsWith("bytecode compilation failed")), lines.join("\n"));
+      assert.equal(
+        await Deno.readTextFile(join(categoryDir(failed, "purelib"), "demo/__init__.py")),
+        "VALUE = 42\n",
+        "the wheel is unpacked all the same",
+      );
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
+
+Deno.test(
   "cachedBytecode() compiles valid timestamp .pyc files once, leaving out broken modules",
   DEV_PYTHONS,
   async () => {
@@ -107,22 +185,7 @@ Deno.test(
         assert.equal(f.hash, recordHash(data));
         assert.equal(f.size, data.length);
       }
-      // Python itself accepts each file for its source: magic number, flags, mtime and size.
-      const purelib = categoryDir(cached, "purelib");
-      const pairs = bytecode.files.map((f) => [
-        join(purelib, f.path.replace(/__pycache__\/(\w+)\.cpython-312\.pyc$/, "$1.py")),
-        join(bytecode.dir, f.path),
-      ]);
-      const check = "import importlib.util, json, os, sys\n" +
-        "from importlib._bootstrap_external import _classify_pyc, _validate_timestamp_pyc\n" +
-        "for src, pyc in json.load(sys.stdin):\n" +
-        "    data = open(pyc, 'rb').read()\n" +
-        "    assert _classify_pyc(data, 'x', {}) == 0\n" +
-        "    st = os.stat(src)\n" +
-        "    _validate_timestamp_pyc(data, int(st.st_mtime), st.st_size, 'x', {})\n" +
-        "print('valid')\n";
-      const out = await run(PY312, ["-c", check], { stdin: JSON.stringify(pairs) });
-      assert.equal(out.stdout.trim(), "valid", out.stderr);
+      await assertValidBytecode(cached, bytecode);
       const again = await cachedBytecode(cached, {
         python: "/nonexistent/python",
         cacheTag: "cpython-312",
@@ -134,19 +197,6 @@ Deno.test(
     }
   },
 );
-
-Deno.test("shareOut() deals every item once, in order, into shares of about equal weight", () => {
-  const items = Array.from({ length: 10 }, (_, i) => `f${i}`);
-  const weights = [90, 10, 10, 10, 10, 10, 10, 10, 10, 10];
-  const shares = shareOut(items, 2, weights);
-  assert.deepEqual(shares.flat().sort(), [...items].sort());
-  for (const share of shares) {
-    assert.deepEqual(share, [...share].sort((a, b) => Number(a.slice(1)) - Number(b.slice(1))));
-  }
-  const load = (share: string[]) => share.reduce((n, f) => n + weights[Number(f.slice(1))]!, 0);
-  assert.deepEqual(shares.map(load).sort(), [90, 90]);
-  assert.deepEqual(shareOut(["a"], 4, [1]), [["a"]], "no empty share");
-});
 
 Deno.test(
   "cachedBytecode() compiles a large wheel with one process per core, as one would",

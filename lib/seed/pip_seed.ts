@@ -26,6 +26,7 @@ import {
   makeInstall,
   storedBytecode,
   storedInstall,
+  type UnpackBytecode,
   type WheelSummary,
 } from "./wheel_cache.ts";
 import {
@@ -262,7 +263,15 @@ export async function prepareSeed(
       return await cached(fill);
     }
   };
-  const cachedWheelIn = (path: string) => cached((r) => cachedWheel(r, path, log ? { log } : {}));
+  // A wheel unpacked now is compiled while it is written, if it is one this interpreter uses.
+  const bytecode: UnpackBytecode = {
+    python: info.executable,
+    cacheTag: info.cacheTag,
+    wanted: (summary) =>
+      wanted.includes(normalizeName(summary.name)) && incompatibility(summary, info) === null,
+  };
+  const cachedWheelIn = (path: string) =>
+    cached((r) => cachedWheel(r, path, log ? { log, bytecode } : { bytecode }));
   try {
     const chosen = new Map<string, { cached: CachedWheel; origin: string }>();
     for (const path of options.pipWheels ?? []) {

@@ -20,7 +20,6 @@
  * again.
  */
 import { dirname, join } from "../disk/paths.ts";
-import compileSource from "../../templates/compile_pyc.py" with { type: "text" };
 import {
   digest,
   discardCachePath,
@@ -33,7 +32,8 @@ import {
 } from "../disk/cache.ts";
 import { BuildError, q } from "../errors.ts";
 import { acquireLock } from "../disk/lock.ts";
-import { readWheel, type Wheel } from "./wheel.ts";
+import { readWheel, type Wheel, type WheelFile } from "./wheel.ts";
+import { type CompiledFile, Compilers, compileWorkers, recordBytecode } from "./bytecode.ts";
 import {
   bytecodeInEntry,
   type CachedInstall,
@@ -130,6 +130,10 @@ export function categoryDir(cached: CachedWheel, category: string): string {
   return join(cached.dir, "files", category);
 }
 
+function failureText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
 function removeQuietly(path: string): void {
   try {
     Deno.removeSync(path, { recursive: true });
@@ -218,21 +222,63 @@ function fileKey(path: string): { key: string; real: string } | null {
   }
 }
 
+/** Bytecode to compile while a wheel is unpacked (see `cachedWheel`). */
+export interface UnpackBytecode {
+  /** The interpreter that compiles (the base interpreter of the venvs). */
+  python: string;
+  /** Its `sys.implementation.cache_tag`, e.g. `cpython-312`. */
+  cacheTag: string;
+  /** Whether the wheel will be used with that interpreter (only then is it compiled). */
+  wanted: (summary: WheelSummary) => boolean;
+}
+
+/** Whether `file` is a module that bytecode is made for. */
+function isSource(file: WheelFile): boolean {
+  return (file.category === "purelib" || file.category === "platlib") &&
+    file.path.endsWith(".py");
+}
+
 async function unpack(
   root: string,
   sha256: string,
   bytes: Uint8Array,
   label: string,
+  options: { log?: (line: string) => void; bytecode?: UnpackBytecode },
 ): Promise<CachedWheel> {
+  const { log, bytecode } = options;
   const { wheel, contents } = await readWheel(bytes, label);
   const dir = join(root, "wheels", sha256);
   ensureCacheDir(root, dirname(dir));
   sweepStale(dirname(dir));
   const tmp = tempSibling(dir);
+  // The sources are compiled as they are written, into the entry's own pyc directory: one
+  // rename publishes both.
+  const sources = bytecode !== undefined && bytecode.wanted(summaryOf(wheel))
+    ? wheel.files.filter(isSource)
+    : [];
+  let compilers: Compilers | null = null;
+  if (sources.length > 0) {
+    const workers = compileWorkers(sources.length);
+    log?.(
+      `compiling ${sources.length} files of ${wheel.name} for ${bytecode!.cacheTag} with ` +
+        `${bytecode!.python}` + (workers > 1 ? ` (${workers} processes)` : ""),
+    );
+    try {
+      compilers = new Compilers(bytecode!.python, workers);
+    } catch (e: unknown) {
+      log?.(`bytecode compilation failed: ${failureText(e)}`);
+    }
+  }
+  const pycRoot = join(tmp, "pyc", bytecode?.cacheTag ?? "");
+  const pycFiles: { path: string; target: string }[] = [];
   try {
+    // Made here, not by Python: the umask must not leave the cache's directories open.
+    if (compilers !== null) Deno.mkdirSync(pycRoot, { recursive: true, mode: 0o755 });
     const made = new Set<string>();
+    let unsent = 0;
     for (const file of wheel.files) {
-      const path = join(tmp, "files", file.category, ...file.path.split("/"));
+      const rel = ["files", file.category, ...file.path.split("/")];
+      const path = join(tmp, ...rel);
       const parent = dirname(path);
       if (!made.has(parent)) {
         Deno.mkdirSync(parent, { recursive: true, mode: 0o755 });
@@ -242,12 +288,34 @@ async function unpack(
       // a read-only attribute would stop removing the entry.
       const mode = Deno.build.os === "windows" ? file.mode : readOnlyMode(file.mode);
       Deno.writeFileSync(path, contents.get(file.archivePath)!, { mode });
+      if (compilers !== null && isSource(file)) {
+        const pyc = pycPath(file.path, bytecode!.cacheTag);
+        const target = join(pycRoot, ...pyc.split("/"));
+        compilers.add(path, target, join(dir, ...rel), file.size);
+        pycFiles.push({ path: pyc, target });
+        // In batches: each send waits for the event loop.
+        if (++unsent === 16) {
+          unsent = 0;
+          await compilers.send();
+        }
+      }
     }
     const json: WheelJson = { format: WHEEL_CACHE_FORMAT, sha256, wheel };
     Deno.writeTextFileSync(join(tmp, "wheel.json"), JSON.stringify(json), { mode: 0o444 });
     const summary: SummaryJson = { format: WHEEL_CACHE_FORMAT, sha256, summary: summaryOf(wheel) };
     Deno.writeTextFileSync(join(tmp, "summary.json"), JSON.stringify(summary), { mode: 0o444 });
+    if (compilers !== null) {
+      let written: Map<string, CompiledFile> | null = null;
+      try {
+        written = await compilers.finish();
+      } catch (e: unknown) {
+        log?.(`bytecode compilation failed: ${failureText(e)}`);
+        removeQuietly(join(tmp, "pyc"));
+      }
+      if (written !== null) recordBytecode(pycRoot, pycFiles, written);
+    }
   } catch (e: unknown) {
+    await compilers?.stop();
     removeQuietly(tmp);
     throw e;
   }
@@ -269,7 +337,7 @@ async function rebuild(
   sha256: string,
   bytes: Uint8Array,
   label: string,
-  options: { log?: (line: string) => void },
+  options: CachedWheelOptions,
 ): Promise<CachedWheel> {
   const dir = join(root, "wheels", sha256);
   const lock = await acquireLock(`${dir}.lock`, { ...options, what: `the cache entry ${dir}` });
@@ -280,10 +348,17 @@ async function rebuild(
     const why = problem === null ? "its JSON is missing, damaged or old" : problem.why;
     options.log?.(`replacing the cache entry ${dir} (${why}) with ${label}`);
     if (problem?.kind !== "missing") discardCachePath(dir);
-    return await unpack(root, sha256, bytes, label);
+    return await unpack(root, sha256, bytes, label, options);
   } finally {
     lock.release();
   }
+}
+
+/** Options of `cachedWheel`. */
+export interface CachedWheelOptions {
+  log?: (line: string) => void;
+  /** Bytecode to compile if the wheel is unpacked now (`storedBytecode` then has it). */
+  bytecode?: UnpackBytecode;
 }
 
 /**
@@ -294,7 +369,7 @@ async function rebuild(
 export async function cachedWheel(
   root: string,
   wheelPath: string,
-  options: { log?: (line: string) => void } = {},
+  options: CachedWheelOptions = {},
 ): Promise<CachedWheel> {
   const log = options.log;
   const stamp = fileKey(wheelPath);
@@ -332,7 +407,7 @@ export async function cachedWheel(
     cached = await rebuild(root, sha256, bytes, wheelPath, options);
   } else {
     log?.(`unpacking ${wheelPath} into ${dir}`);
-    cached = await unpack(root, sha256, bytes, wheelPath);
+    cached = await unpack(root, sha256, bytes, wheelPath, options);
   }
   if (indexPath !== null) await writeFileAtomic(indexPath, `${sha256}\n`);
   return cached;
@@ -367,52 +442,6 @@ export interface BytecodeOptions {
   log?: (line: string) => void;
 }
 
-/** How many compiler processes for `count` files: one per core, none idle for want of work. */
-function compileWorkers(count: number): number {
-  const cores = Math.max(1, Math.min(navigator.hardwareConcurrency ?? 1, 16));
-  return Math.max(1, Math.min(cores, Math.ceil(count / 16)));
-}
-
-/**
- * Deal `items` into `n` shares of about the same total `weights` (largest first, each to the
- * lightest share so far), keeping each share in the original order.
- */
-export function shareOut<T>(items: readonly T[], n: number, weights: readonly number[]): T[][] {
-  const loads = Array.from({ length: n }, () => ({ load: 0, indexes: [] as number[] }));
-  const order = items.map((_, i) => i).sort((a, b) => weights[b]! - weights[a]!);
-  for (const i of order) {
-    let lightest = loads[0]!;
-    for (const share of loads) if (share.load < lightest.load) lightest = share;
-    lightest.load += weights[i]!;
-    lightest.indexes.push(i);
-  }
-  return loads
-    .filter((share) => share.indexes.length > 0)
-    .map((share) => share.indexes.sort((a, b) => a - b).map((i) => items[i]!));
-}
-
-/**
- * Compile one share of `[source, target]` pairs with `python` (templates/compile_pyc.py).
- * Returns `[target, RECORD hash, size]` for each file written; throws when Python fails.
- */
-async function compileShare(
-  python: string,
-  pairs: readonly string[][],
-): Promise<[string, string, number][]> {
-  const child = new Deno.Command(python, {
-    args: ["-I", "-c", compileSource],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const writer = child.stdin.getWriter();
-  await writer.write(new TextEncoder().encode(JSON.stringify(pairs)));
-  await writer.close();
-  const out = await child.output();
-  if (!out.success) throw new Error(new TextDecoder().decode(out.stderr).trim());
-  return JSON.parse(new TextDecoder().decode(out.stdout)) as [string, string, number][];
-}
-
 /**
  * The bytecode of the cached wheel's importable `.py` files (categories purelib and platlib)
  * for interpreters with `cacheTag`, compiled once by `python` (the base interpreter) into
@@ -435,59 +464,40 @@ export async function cachedBytecode(
     discardCachePath(dir);
   }
 
-  const sources = cached.wheel.files.filter((f) =>
-    (f.category === "purelib" || f.category === "platlib") && f.path.endsWith(".py")
-  );
+  const sources = cached.wheel.files.filter(isSource);
   if (sources.length === 0) return null;
   ensureCacheDir(dirname(dirname(cached.dir)), dirname(dir), log);
   const tmp = tempSibling(dir);
-  const pairs = sources.map((f) => [
-    join(categoryDir(cached, f.category), ...f.path.split("/")),
-    join(tmp, ...pycPath(f.path, cacheTag).split("/")),
-  ]);
-  const workers = compileWorkers(pairs.length);
+  const workers = compileWorkers(sources.length);
   log?.(
     `compiling ${sources.length} files of ${cached.wheel.name} for ${cacheTag} with ${python}` +
       (workers > 1 ? ` (${workers} processes)` : ""),
   );
-  let written: Map<string, { hash: string; size: number }>;
+  const files = sources.map((f) => {
+    const path = pycPath(f.path, cacheTag);
+    return { path, target: join(tmp, ...path.split("/")) };
+  });
+  let written: Map<string, CompiledFile>;
   try {
-    // Every process is waited for, so none is still writing when `tmp` is removed.
-    const shares = await Promise.allSettled(
-      shareOut(pairs, workers, sources.map((f) => f.size)).map((share) =>
-        compileShare(python, share)
-      ),
-    );
-    const failed = shares.find((s) => s.status === "rejected");
-    if (failed !== undefined) throw failed.reason;
-    written = new Map(
-      shares.flatMap((s) => s.status === "fulfilled" ? s.value : [])
-        .map(([target, hash, size]) => [target, { hash, size }]),
-    );
+    const compilers = new Compilers(python, workers);
+    // Largest first, each to the least loaded process: the shares end together.
+    const order = sources.map((_, i) => i).sort((a, b) => sources[b]!.size - sources[a]!.size);
+    for (const i of order) {
+      const source = join(
+        categoryDir(cached, sources[i]!.category),
+        ...sources[i]!.path.split("/"),
+      );
+      compilers.add(source, files[i]!.target, source, sources[i]!.size);
+    }
+    written = await compilers.finish();
   } catch (e: unknown) {
-    log?.(`bytecode compilation failed: ${e instanceof Error ? e.message : String(e)}`);
+    log?.(`bytecode compilation failed: ${failureText(e)}`);
     removeQuietly(tmp);
     return null;
   }
-  const files: CachedPycFile[] = [];
+  let listed: CachedPycFile[];
   try {
-    const dirs = new Set<string>();
-    for (const [i, f] of sources.entries()) {
-      const target = pairs[i]![1]!;
-      const done = written.get(target);
-      if (done === undefined) continue;
-      // The cache holds read-only files and 0755 directories, whatever the umask Python ran
-      // under.
-      if (Deno.build.os !== "windows") {
-        Deno.chmodSync(target, readOnlyMode(0o644));
-        for (let d = dirname(target); d.length >= tmp.length && !dirs.has(d); d = dirname(d)) {
-          Deno.chmodSync(d, 0o755);
-          dirs.add(d);
-        }
-      }
-      files.push({ path: pycPath(f.path, cacheTag), hash: done.hash, size: done.size });
-    }
-    Deno.writeTextFileSync(join(tmp, "pyc.json"), JSON.stringify({ files }), { mode: 0o444 });
+    listed = recordBytecode(tmp, files, written);
   } catch (e: unknown) {
     removeQuietly(tmp);
     throw e;
@@ -497,7 +507,7 @@ export async function cachedBytecode(
     if (isPycJson(theirs)) return { dir, files: theirs.files };
     return null;
   }
-  return { dir, files };
+  return { dir, files: listed };
 }
 
 /** Bump when `CachedInstall` or its file changes shape: older plans are then made again. */
