@@ -4,7 +4,7 @@
 # umask. At the end of its input it prints a JSON list of [target, RECORD hash, size] for the
 # targets written. A source that does not compile is left out, as pip does. mkvenv runs
 # several of these at once, one per core, each given its share of the files.
-# Must run unchanged on CPython 3.7-3.14 and PyPy, under -I.
+# Must run unchanged on CPython 3.6-3.14 and PyPy, under -I.
 import base64
 import hashlib
 import json
@@ -19,14 +19,16 @@ def record_hash(data):
 
 
 def main():
-    mode = py_compile.PycInvalidationMode.TIMESTAMP
+    # Timestamp-checked even where SOURCE_DATE_EPOCH would ask for hashes (3.7+); 3.6 knows
+    # only timestamps.
+    how = {}
+    if hasattr(py_compile, "PycInvalidationMode"):
+        how["invalidation_mode"] = py_compile.PycInvalidationMode.TIMESTAMP
     written = []
     for line in sys.stdin:
         source, target, shown_as = json.loads(line)
         try:
-            py_compile.compile(
-                source, cfile=target, dfile=shown_as, doraise=True, invalidation_mode=mode
-            )
+            py_compile.compile(source, cfile=target, dfile=shown_as, doraise=True, **how)
             if os.name != "nt":
                 os.chmod(target, 0o644)
             with open(target, "rb") as f:

@@ -17,7 +17,7 @@ function python36(): string {
   return join(dir, name, "bin", "python3.6");
 }
 
-Deno.test("Python 3.6, the oldest mkvenv supports, gets a working venv with pip", async () => {
+Deno.test("Python 3.6, the oldest mkvenv supports, gets a working venv with pip, byte-compiled as venv's", async () => {
   await using tmp = await tempDir();
   const env = join(tmp.path, "env36");
   const r = await mkvenv(["-p", python36(), env]);
@@ -25,6 +25,15 @@ Deno.test("Python 3.6, the oldest mkvenv supports, gets a working venv with pip"
   const pip = await run(join(env, "bin", "pip"), ["--version"]);
   assertEquals(pip.code, 0, pip.stderr);
   assert(pip.stdout.includes("(python 3.6)"), pip.stdout);
+  const venv = join(tmp.path, "venv36");
+  const made = await run(python36(), ["-m", "venv", venv]);
+  assertEquals(made.code, 0, made.stderr);
+  const bytecode = (root: string) =>
+    tree(join(root, "lib", "python3.6", "site-packages"))
+      .filter((line) => line.endsWith(".pyc")).map((line) => line.split(" ").slice(2).join(" "));
+  const theirs = bytecode(venv);
+  assert(theirs.length > 300, `python -m venv compiled ${theirs.length} files`);
+  assertEquals(bytecode(env), theirs);
 });
 
 /** A case where `python -m venv` refuses: what to put in an empty directory, and the ENV_DIR. */
