@@ -106,8 +106,8 @@ export class Compilers {
     return written;
   }
 
-  /** Stop every process and wait for it to end. */
-  async stop(): Promise<void> {
+  /** Stop every process at once (for an interrupt, which cannot wait). */
+  kill(): void {
     for (const w of this.#workers) {
       try {
         w.child.kill("SIGKILL");
@@ -115,6 +115,11 @@ export class Compilers {
         // already ended
       }
     }
+  }
+
+  /** Stop every process and wait for it to end. */
+  async stop(): Promise<void> {
+    this.kill();
     await Promise.allSettled(this.#workers.map((w) => w.output));
   }
 }

@@ -32,6 +32,7 @@ import {
 } from "../disk/cache.ts";
 import { BuildError, q } from "../errors.ts";
 import { acquireLock } from "../disk/lock.ts";
+import { onInterrupt } from "../disk/interrupt.ts";
 import { readWheel, type Wheel, type WheelFile } from "./wheel.ts";
 import { type CompiledFile, Compilers, compileWorkers, recordBytecode } from "./bytecode.ts";
 import {
@@ -269,6 +270,11 @@ async function unpack(
       log?.(`bytecode compilation failed: ${failureText(e)}`);
     }
   }
+  // Interrupted, the compilers stop with mkvenv rather than write on into a removed `tmp`.
+  const forget = onInterrupt(() => {
+    compilers?.kill();
+    removeQuietly(tmp);
+  });
   const pycRoot = join(tmp, "pyc", bytecode?.cacheTag ?? "");
   const pycFiles: { path: string; target: string }[] = [];
   try {
@@ -318,6 +324,8 @@ async function unpack(
     await compilers?.stop();
     removeQuietly(tmp);
     throw e;
+  } finally {
+    forget();
   }
   publish(tmp, dir);
   return wholeEntry(dir, sha256) ?? (() => {
@@ -478,8 +486,13 @@ export async function cachedBytecode(
     return { path, target: join(tmp, ...path.split("/")) };
   });
   let written: Map<string, CompiledFile>;
+  let compilers: Compilers | null = null;
+  const forget = onInterrupt(() => {
+    compilers?.kill();
+    removeQuietly(tmp);
+  });
   try {
-    const compilers = new Compilers(python, workers);
+    compilers = new Compilers(python, workers);
     // Largest first, each to the least loaded process: the shares end together.
     const order = sources.map((_, i) => i).sort((a, b) => sources[b]!.size - sources[a]!.size);
     for (const i of order) {
@@ -494,6 +507,8 @@ export async function cachedBytecode(
     log?.(`bytecode compilation failed: ${failureText(e)}`);
     removeQuietly(tmp);
     return null;
+  } finally {
+    forget();
   }
   let listed: CachedPycFile[];
   try {

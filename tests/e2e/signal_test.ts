@@ -97,6 +97,63 @@ for (const [signal, status] of SIGNALS) {
   });
 }
 
+/** The pids of the processes whose parent is `pid`. */
+function childrenOf(pid: number): number[] {
+  const pids: number[] = [];
+  for (const entry of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(entry.name)) continue;
+    let status = "";
+    try {
+      status = Deno.readTextFileSync(`/proc/${entry.name}/status`);
+    } catch {
+      continue; // gone
+    }
+    if (new RegExp(`^PPid:\\s+${pid}$`, "m").test(status)) pids.push(Number(entry.name));
+  }
+  return pids;
+}
+
+/** Whether `pid` runs (a zombie waiting for a parent that never reaps it does not). */
+function running(pid: number): boolean {
+  try {
+    return !/^State:\s+Z/m.test(Deno.readTextFileSync(`/proc/${pid}/status`));
+  } catch {
+    return false;
+  }
+}
+
+for (const [signal, status] of SIGNALS) {
+  Deno.test(`${signal} while a first run compiles pip stops the compilers: nothing left in the cache`, async () => {
+    await using tmp = await tempDir();
+    const cache = join(tmp.path, "cache");
+    const env = join(tmp.path, "env");
+    const child = new Deno.Command(MKVENV_COMMAND[0]!, {
+      args: [...MKVENV_COMMAND.slice(1), "-p", PY.exe, env],
+      env: { MKVENV_CACHE_DIR: cache },
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    const wheels = join(cache, "wheels");
+    const entry = () => [...Deno.readDirSync(wheels)].find((e) => e.name.startsWith(".tmp-"));
+    let compilers: number[] = [];
+    await until(async () => {
+      const found = await exists(wheels) ? entry() : undefined;
+      if (found === undefined || !(await exists(join(wheels, found.name, "pyc")))) return false;
+      compilers = childrenOf(child.pid);
+      return compilers.length > 0;
+    }, "the compilers");
+    child.kill(signal);
+    const out = await child.output();
+    const stderr = new TextDecoder().decode(out.stderr);
+    assertEquals(out.code, status, stderr);
+    assert(stderr.includes("mkvenv: interrupted"), stderr);
+    await new Promise((r) => setTimeout(r, 300));
+    assertEquals(compilers.filter(running), [], "compilers still running");
+    assertEquals(entry(), undefined, "a temporary cache entry is left");
+    assert(!(await exists(env)), "the venv was made");
+  });
+}
+
 /** The pids whose command line names `path`. */
 async function processesNaming(path: string): Promise<number[]> {
   const pids: number[] = [];
