@@ -17,7 +17,8 @@
  * - the ratios to `python -m venv` with and without pip, to seeded virtualenv, and for create +
  *   the first `bin/pip --version`;
  * - the first run on an empty cache (unpack and byte-compile pip) against `python -m venv`;
- * - N = 1, 4 and 8 ENV_DIRs in one command, and what each venv past the first costs;
+ * - N = 1, 4 and 8 ENV_DIRs in one command, and what each venv past the first costs, beside the
+ *   same for Deno placing the tree with pip with no logic (among the same heavy sides);
  * - the minor page faults of one run of each (from `/usr/bin/time`, in separate untimed runs).
  *
  * Which mkvenv: `MKVENV_BENCH_BIN` (the words that run it, e.g. a compiled release binary; the
@@ -322,47 +323,56 @@ function treeEntries(
  * link or write for each entry in a stage, and one rename): the least any `deno run` program can
  * take for that tree (`--without-pip`, and with pip hard-linked from mkvenv's cache).
  */
-const TREE_FLOOR_SCRIPT = `const [manifest, target] = Deno.args;
-const stage = target + ".stage";
-Deno.mkdirSync(stage);
-for (const e of JSON.parse(Deno.readTextFileSync(manifest))) {
-  const path = stage + "/" + e.rel;
-  if (e.kind === "dir") Deno.mkdirSync(path);
-  else if (e.kind === "link") Deno.symlinkSync(e.target, path);
-  else if (e.kind === "hardlink") Deno.linkSync(e.source, path);
-  else Deno.writeTextFileSync(path, e.text, { mode: e.mode });
+const TREE_FLOOR_SCRIPT = `const [manifest, ...targets] = Deno.args;
+const entries = JSON.parse(Deno.readTextFileSync(manifest));
+for (const target of targets) {
+  const stage = target + ".stage";
+  Deno.mkdirSync(stage);
+  for (const e of entries) {
+    const path = stage + "/" + e.rel;
+    if (e.kind === "dir") Deno.mkdirSync(path);
+    else if (e.kind === "link") Deno.symlinkSync(e.target, path);
+    else if (e.kind === "hardlink") Deno.linkSync(e.source, path);
+    else Deno.writeTextFileSync(path, e.text, { mode: e.mode });
+  }
+  Deno.renameSync(stage, target);
 }
-Deno.renameSync(stage, target);
 `;
 
 /**
  * The floor sides: an empty script, and the trees of mkvenv's venvs (without pip, and with pip
- * linked from the bench's cache) made by Deno with no logic.
+ * linked from the bench's cache, once and into 8 targets) made by Deno with no logic.
  */
-async function floorSides(bench: Bench): Promise<{ empty: Side; tree: Side; pipTree: Side }> {
+async function floorSides(
+  bench: Bench,
+): Promise<{ empty: Side; tree: Side; pipTree: Side; pipTreeHeavy: Side; pipTree8: Side }> {
   const empty = join(bench.dir, "empty.js");
   await Deno.writeTextFile(empty, "");
   const script = join(bench.dir, "tree_floor.js");
   await Deno.writeTextFile(script, TREE_FLOOR_SCRIPT);
-  const floorOf = async (name: string, args: string[], label: string): Promise<Side> => {
+  const manifestOf = async (name: string, args: string[]): Promise<string> => {
     const reference = join(bench.dir, `reference-${name}`);
     await exec([...MKVENV, "-p", PYTHON, ...args, reference], bench.env);
     const linked = filesByInode(bench.env.MKVENV_CACHE_DIR!);
     const manifest = join(bench.dir, `${name}.json`);
     await Deno.writeTextFile(manifest, JSON.stringify(treeEntries(reference, linked)));
-    return {
-      label,
-      argv: (t) => [Deno.execPath(), "run", "-A", "--no-config", script, manifest, t[0]!],
-    };
+    return manifest;
   };
+  const floorOf = (manifest: string, label: string, targets = 1): Side => ({
+    label,
+    targets,
+    argv: (t) => [Deno.execPath(), "run", "-A", "--no-config", script, manifest, ...t],
+  });
+  const pipManifest = await manifestOf("pip-tree", []);
   return {
     empty: { label: "deno run of an empty script", argv: () => [Deno.execPath(), "run", empty] },
-    tree: await floorOf(
-      "tree",
-      ["--without-pip"],
+    tree: floorOf(
+      await manifestOf("tree", ["--without-pip"]),
       "Deno writing the --without-pip tree with no logic",
     ),
-    pipTree: await floorOf("pip-tree", [], "Deno placing the tree with pip with no logic"),
+    pipTree: floorOf(pipManifest, "Deno placing the tree with pip with no logic"),
+    pipTreeHeavy: floorOf(pipManifest, "Deno placing the tree with pip with no logic (heavy)"),
+    pipTree8: floorOf(pipManifest, "Deno placing the tree with pip with no logic, 8 times", 8),
   };
 }
 
@@ -385,6 +395,8 @@ if (import.meta.main) {
       floor: floor.empty,
       treeFloor: floor.tree,
       pipTreeFloor: floor.pipTree,
+      pipTreeHeavyFloor: floor.pipTreeHeavy,
+      pipTree8Floor: floor.pipTree8,
       nopip,
       source: {
         label: "mkvenv --without-pip from source (deno run main.ts)",
@@ -421,6 +433,8 @@ if (import.meta.main) {
       sides.venvNopip,
     ];
     const heavy: Side[] = [
+      sides.pipTreeHeavyFloor,
+      sides.pipTree8Floor,
       pipAmongHeavy,
       sides.n4,
       sides.n8,
@@ -455,6 +469,7 @@ if (import.meta.main) {
     const own = t(nopip) - f;
     const seeding = t(pip) - t(nopip);
     const perExtra = (t(sides.n8) - t(pipAmongHeavy)) / 7;
+    const perExtraFloor = (t(sides.pipTree8Floor) - t(sides.pipTreeHeavyFloor)) / 7;
     const ratio = (a: Side, b: Side) => t(b) / t(a);
     const lines = [
       `Deno floor: ${
@@ -492,7 +507,10 @@ if (import.meta.main) {
       `ENV_DIRs in one command: 1 ${ms(t(pipAmongHeavy))}, 4 ${ms(t(sides.n4))}, 8 ${
         ms(t(sides.n8))
       }; ` +
-        `each past the first ${ms(perExtra)} (target <= 20 ms: ${met(perExtra <= 20)})`,
+        `each past the first ${ms(perExtra)} (target <= 20 ms: ${met(perExtra <= 20)}); ` +
+        `Deno placing the tree with pip with no logic into 1 and 8 targets ` +
+        `${ms(t(sides.pipTreeHeavyFloor))} and ${ms(t(sides.pipTree8Floor))}: ` +
+        `${ms(perExtraFloor)} each past the first, mkvenv ${ms(perExtra - perExtraFloor)} above it`,
     );
     if (baseline !== null && typeof baseline !== "string") {
       lines.push(
