@@ -26,7 +26,11 @@ def main():
         how["invalidation_mode"] = py_compile.PycInvalidationMode.TIMESTAMP
     written = []
     for line in sys.stdin:
-        source, target, shown_as = json.loads(line)
+        # The paths are Unicode as mkvenv wrote them (UTF-8 on disk): each becomes the string
+        # this Python uses for those bytes, whatever its file system encoding (ASCII under
+        # Python 3.6's C locale, Latin-1 under a Latin-1 locale, ...).
+        given = json.loads(line)
+        source, target, shown_as = [os.fsdecode(p.encode("utf-8")) for p in given]
         try:
             py_compile.compile(source, cfile=target, dfile=shown_as, doraise=True, **how)
             if os.name != "nt":
@@ -35,7 +39,7 @@ def main():
                 data = f.read()
         except (py_compile.PyCompileError, SyntaxError, ValueError, OSError):
             continue
-        written.append([target, record_hash(data), len(data)])
+        written.append([given[1], record_hash(data), len(data)])
     sys.stdout.write(json.dumps(written))
 
 

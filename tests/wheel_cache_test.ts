@@ -160,6 +160,20 @@ Deno.test(
         "VALUE = 42\n",
         "the wheel is unpacked all the same",
       );
+
+      // A compiler that succeeds but writes nothing (say it cannot open the paths) stores no
+      // empty list, which would keep every later venv without bytecode.
+      const idle = join(dir, "idle-python");
+      await Deno.writeTextFile(idle, "#!/bin/sh\ncat >/dev/null\necho '[]'\n", { mode: 0o755 });
+      lines.length = 0;
+      const none = await unpack("cache4", idle, true);
+      assert.equal(storedBytecode(none, "cpython-312"), null);
+      assert.ok(
+        lines.includes("bytecode compilation failed: no module compiled"),
+        lines.join("\n"),
+      );
+      const later = await cachedBytecode(none, { python: PY312, cacheTag: "cpython-312" });
+      assert.equal(later?.files.length, 2, "compiled by the next run");
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
@@ -174,8 +188,18 @@ Deno.test(
     try {
       const root = join(dir, "cache");
       const cached = await cachedWheel(root, await writeWheel(dir, DEMO));
+      // What a killed compile left an hour and more ago goes; a running one's stays.
+      const stale = join(cached.dir, "pyc", ".tmp-1-stale");
+      const fresh = join(cached.dir, "pyc", ".tmp-2-fresh");
+      await Deno.mkdir(stale, { recursive: true });
+      await Deno.mkdir(fresh);
+      const old = new Date(Date.now() - 2 * 3600_000);
+      await Deno.utime(stale, old, old);
       const bytecode = await cachedBytecode(cached, { python: PY312, cacheTag: "cpython-312" });
       assert.ok(bytecode !== null);
+      assert.deepEqual((await tree(join(cached.dir, "pyc"))).filter((p) => p.startsWith(".tmp")), [
+        ".tmp-2-fresh",
+      ]);
       assert.deepEqual(bytecode.files.map((f) => f.path).sort(), [
         "demo/__pycache__/__init__.cpython-312.pyc",
         "demo/sub/__pycache__/mod.cpython-312.pyc",

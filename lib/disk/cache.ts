@@ -16,6 +16,7 @@
 import { BuildError, q } from "../errors.ts";
 import { posix, win32 } from "./paths.ts";
 import { currentDir, envVar } from "./process_env.ts";
+import { onInterrupt } from "./interrupt.ts";
 
 /** Environment lookup, injectable for tests. */
 export type Env = (name: string) => string | undefined;
@@ -405,6 +406,14 @@ export async function writeFileAtomic(
   const dir = path.slice(0, Math.max(path.lastIndexOf("/"), path.lastIndexOf("\\")));
   await Deno.mkdir(dir, { recursive: true, mode: 0o755 });
   const tmp = tempSibling(path);
+  // Its awaits let a signal in: interrupted, the temporary file goes with mkvenv.
+  const forget = onInterrupt(() => {
+    try {
+      Deno.removeSync(tmp);
+    } catch {
+      // not made yet, or renamed into place
+    }
+  });
   try {
     if (typeof data === "string") await Deno.writeTextFile(tmp, data, { mode });
     else await Deno.writeFile(tmp, data, { mode });
@@ -418,6 +427,8 @@ export async function writeFileAtomic(
   } catch (e: unknown) {
     await Deno.remove(tmp).catch(() => {});
     throw e;
+  } finally {
+    forget();
   }
 }
 

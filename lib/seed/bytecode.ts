@@ -38,6 +38,8 @@ interface Worker {
  */
 export class Compilers {
   #workers: Worker[];
+  /** Every target added, so that only those count as written. */
+  #targets = new Set<string>();
 
   /** Start `count` compiler processes of `python`. Throws when Python cannot be started. */
   constructor(python: string, count: number) {
@@ -72,6 +74,7 @@ export class Compilers {
     let lightest = this.#workers[0]!;
     for (const w of this.#workers) if (w.load < lightest.load) lightest = w;
     lightest.load += size;
+    this.#targets.add(target);
     lightest.lines.push(asciiJson([source, target, shownAs]));
   }
 
@@ -97,12 +100,21 @@ export class Compilers {
     const outputs = await Promise.all(this.#workers.map((w) => w.output));
     const written = new Map<string, CompiledFile>();
     for (const out of outputs) {
-      if (!out.success) throw new Error(new TextDecoder().decode(out.stderr).trim());
+      if (!out.success) {
+        const said = new TextDecoder().decode(out.stderr).trim();
+        const how = out.signal !== null ? `killed by ${out.signal}` : `exit status ${out.code}`;
+        throw new Error(said === "" ? `a compiler ended with ${how}` : said);
+      }
       const rows = JSON.parse(new TextDecoder().decode(out.stdout)) as [string, string, number][];
-      for (const [target, hash, size] of rows) written.set(target, { hash, size });
+      for (const [target, hash, size] of rows) {
+        if (this.#targets.has(target)) written.set(target, { hash, size });
+      }
     }
     const lost = closed.find((c) => c.status === "rejected");
     if (lost !== undefined) throw lost.reason;
+    // Every module failing means the compiler could not work here (it could not open the paths,
+    // say), not that pip's modules are broken: stored, an empty list would last for good.
+    if (written.size === 0 && this.#targets.size > 0) throw new Error("no module compiled");
     return written;
   }
 

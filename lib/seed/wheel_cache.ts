@@ -146,7 +146,10 @@ function removeQuietly(path: string): void {
 /** Temporary entries older than this were left by a killed mkvenv. */
 const STALE_MS = 60 * 60 * 1000;
 
-/** Remove the temporary siblings a killed mkvenv left in `dir` (only on the slow path). */
+/**
+ * Remove the temporary siblings a killed mkvenv left in `dir` (only on the slow paths: before
+ * unpacking into `wheels/`, compiling into `pyc/`, storing into `plans/`).
+ */
 function sweepStale(dir: string): void {
   try {
     for (const entry of Deno.readDirSync(dir)) {
@@ -475,6 +478,7 @@ export async function cachedBytecode(
   const sources = cached.wheel.files.filter(isSource);
   if (sources.length === 0) return null;
   ensureCacheDir(dirname(dirname(cached.dir)), dirname(dir), log);
+  sweepStale(dirname(dir));
   const tmp = tempSibling(dir);
   const workers = compileWorkers(sources.length);
   log?.(
@@ -613,6 +617,7 @@ export async function makeInstall(
   try {
     const path = planPath(cached, shape, cacheTag);
     ensureCacheDir(dirname(dirname(cached.dir)), dirname(path), options.log);
+    sweepStale(dirname(path));
     await writeFileAtomic(path, `${JSON.stringify(header)}\n${body}`);
   } catch (e: unknown) {
     options.log?.(`cannot store the install plan of ${cached.wheel.name} (${String(e)})`);

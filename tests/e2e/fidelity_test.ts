@@ -34,6 +34,16 @@ Deno.test("Python 3.6, the oldest mkvenv supports, gets a working venv with pip,
   const theirs = bytecode(venv);
   assert(theirs.length > 300, `python -m venv compiled ${theirs.length} files`);
   assertEquals(bytecode(env), theirs);
+  // Under the C locale Python 3.6 names files in ASCII: a cache path beyond ASCII must still
+  // reach its compilers, and a second venv from that cache gets the bytecode too.
+  const cache = join(tmp.path, "cache é ü");
+  for (const name of ["c1", "c2"]) {
+    const made = await mkvenv(["-p", python36(), join(tmp.path, name)], {
+      env: { MKVENV_CACHE_DIR: cache, LC_ALL: "C", LANG: "C" },
+    });
+    assertEquals(made.code, 0, made.stderr);
+    assertEquals(bytecode(join(tmp.path, name)), theirs, `${name} under the C locale`);
+  }
 });
 
 /** A case where `python -m venv` refuses: what to put in an empty directory, and the ENV_DIR. */
