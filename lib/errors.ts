@@ -27,3 +27,8 @@ export class BuildError extends Error {
 export function q(value: string): string {
   return JSON.stringify(value);
 }
+
+/** The message of a caught value, for a log line or the detail of an error. */
+export function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}

@@ -13,7 +13,7 @@
  * creates is private whatever the umask: the root 0700, directories 0755, files 0644 or
  * read-only (see `readOnlyMode`).
  */
-import { BuildError, q } from "../errors.ts";
+import { BuildError, errorText, q } from "../errors.ts";
 import { posix, win32 } from "./paths.ts";
 import { currentDir, envVar } from "./process_env.ts";
 import { onInterrupt } from "./interrupt.ts";
@@ -430,10 +430,6 @@ export async function writeFileAtomic(
   } finally {
     forget();
   }
-}
-
-function errorText(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
 }
 
 /**

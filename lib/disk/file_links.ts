@@ -3,7 +3,7 @@
  * disk), a copy, or a symbolic link. A hard link that the file system refuses (another device,
  * no support) falls back to a copy, once for the rest of the run.
  */
-import { BuildError, q } from "../errors.ts";
+import { BuildError, errorText, q } from "../errors.ts";
 
 /** How cached files are placed into a venv (`--link-mode`). */
 export type LinkMode = "hardlink" | "copy" | "symlink";
@@ -149,10 +149,6 @@ export class FilePlacer {
     }
     if (st.mtime !== null) Deno.utimeSync(to, st.atime ?? st.mtime, st.mtime);
   }
-}
-
-function errorText(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
 }
 
 function placeError(from: string, to: string, e: unknown): BuildError {

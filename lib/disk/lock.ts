@@ -9,7 +9,7 @@
  * - `acquireLock` locks a lock file. A file that exists is opened read-only, never through a
  *   link, and never truncated: a link planted at its name is refused, its target left as it was.
  */
-import { BuildError, q } from "../errors.ts";
+import { BuildError, errorText, q } from "../errors.ts";
 
 /** A held lock; `release()` unlocks it (and removes a lock file). */
 export interface Lock {
@@ -69,10 +69,6 @@ function sameInode(a: Deno.FileInfo | null, b: Deno.FileInfo | null): boolean {
 function defaultTimeoutMs(): number {
   const seconds = Number(Deno.env.get("MKVENV_LOCK_TIMEOUT"));
   return Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : 120_000;
-}
-
-function errorText(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
 }
 
 /**

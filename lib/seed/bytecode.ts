@@ -14,7 +14,7 @@ export interface CompiledFile {
 }
 
 /** How many compiler processes for `count` files: one per core, none idle for want of work. */
-export function compileWorkers(count: number): number {
+function compileWorkers(count: number): number {
   const cores = Math.max(1, Math.min(navigator.hardwareConcurrency ?? 1, 16));
   return Math.max(1, Math.min(cores, Math.ceil(count / 16)));
 }
@@ -41,8 +41,19 @@ export class Compilers {
   /** Every target added, so that only those count as written. */
   #targets = new Set<string>();
 
-  /** Start `count` compiler processes of `python`. Throws when Python cannot be started. */
-  constructor(python: string, count: number) {
+  /**
+   * Start compiler processes of `python` for `files` files (one per core, fewer for few files),
+   * saying so in `log` (`what` names the files). Throws when Python cannot be started.
+   */
+  constructor(
+    python: string,
+    options: { files: number; what: string; log?: ((line: string) => void) | undefined },
+  ) {
+    const count = compileWorkers(options.files);
+    options.log?.(
+      `compiling ${options.files} files of ${options.what} with ${python}` +
+        (count > 1 ? ` (${count} processes)` : ""),
+    );
     this.#workers = [];
     try {
       for (let i = 0; i < count; i++) {

@@ -10,7 +10,7 @@
 import { dirname, join, PATH_LIMIT } from "../disk/paths.ts";
 import { cacheRoot, discardCachePath, openCache } from "../disk/cache.ts";
 import { launcherName, peMachine, type WindowsMachine } from "./console_scripts.ts";
-import { BuildError, q } from "../errors.ts";
+import { BuildError, errorText, q } from "../errors.ts";
 import { FilePlacer, installModes, type LinkMode, processUmask } from "../disk/file_links.ts";
 import type { InterpreterInfo } from "../discovery/interpreter.ts";
 import { computeLayout, defaultBuildOptions, pathFor, type VenvLayout } from "../venv/layout.ts";
@@ -214,11 +214,6 @@ function listWheels(dir: string): string[] | null {
   }
 }
 
-/** Why filling the cache failed, for `--verbose` and for the error when nothing is left. */
-function failureText(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
-}
-
 function describe(info: InterpreterInfo): string {
   const name = info.implementation === "cpython"
     ? "CPython"
@@ -254,11 +249,11 @@ export async function prepareSeed(
       if (e instanceof BuildError) throw e;
       if (temporary) {
         throw new BuildError(
-          `Cannot unpack a seed wheel into the temporary cache ${q(root)}: ${failureText(e)}`,
+          `Cannot unpack a seed wheel into the temporary cache ${q(root)}: ${errorText(e)}`,
           { cause: e },
         );
       }
-      log?.(`the cache ${root} cannot be used (${failureText(e)}): using a temporary one`);
+      log?.(`the cache ${root} cannot be used (${errorText(e)}): using a temporary one`);
       ({ root, temporary } = openCache(null, log));
       return await cached(fill);
     }
@@ -399,7 +394,7 @@ export async function prepareSeed(
         // A cache that cannot take this interpreter's bytecode (read-only, full): the venv
         // compiles on use.
         if (e instanceof BuildError) throw e;
-        log?.(`cannot write bytecode into the cache (${failureText(e)}): seeding without it`);
+        log?.(`cannot write bytecode into the cache (${errorText(e)}): seeding without it`);
         bytecode = null;
       }
       const install = await makeInstall(

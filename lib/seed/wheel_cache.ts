@@ -30,11 +30,11 @@ import {
   tempSibling,
   writeFileAtomic,
 } from "../disk/cache.ts";
-import { BuildError, q } from "../errors.ts";
+import { BuildError, errorText, q } from "../errors.ts";
 import { acquireLock } from "../disk/lock.ts";
 import { onInterrupt } from "../disk/interrupt.ts";
 import { readWheel, type Wheel, type WheelFile } from "./wheel.ts";
-import { type CompiledFile, Compilers, compileWorkers, recordBytecode } from "./bytecode.ts";
+import { type CompiledFile, Compilers, recordBytecode } from "./bytecode.ts";
 import {
   bytecodeInEntry,
   type CachedInstall,
@@ -129,10 +129,6 @@ function wholeEntry(dir: string, sha256: string): CachedWheel | null {
 /** The directory holding a cached wheel's files of one install category. */
 export function categoryDir(cached: CachedWheel, category: string): string {
   return join(cached.dir, "files", category);
-}
-
-function failureText(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
 }
 
 function removeQuietly(path: string): void {
@@ -262,15 +258,14 @@ async function unpack(
     : [];
   let compilers: Compilers | null = null;
   if (sources.length > 0) {
-    const workers = compileWorkers(sources.length);
-    log?.(
-      `compiling ${sources.length} files of ${wheel.name} for ${bytecode!.cacheTag} with ` +
-        `${bytecode!.python}` + (workers > 1 ? ` (${workers} processes)` : ""),
-    );
     try {
-      compilers = new Compilers(bytecode!.python, workers);
+      compilers = new Compilers(bytecode!.python, {
+        files: sources.length,
+        what: `${wheel.name} for ${bytecode!.cacheTag}`,
+        log,
+      });
     } catch (e: unknown) {
-      log?.(`bytecode compilation failed: ${failureText(e)}`);
+      log?.(`bytecode compilation failed: ${errorText(e)}`);
     }
   }
   // Interrupted, the compilers stop with mkvenv rather than write on into a removed `tmp`.
@@ -318,7 +313,7 @@ async function unpack(
       try {
         written = await compilers.finish();
       } catch (e: unknown) {
-        log?.(`bytecode compilation failed: ${failureText(e)}`);
+        log?.(`bytecode compilation failed: ${errorText(e)}`);
         removeQuietly(join(tmp, "pyc"));
       }
       if (written !== null) recordBytecode(pycRoot, pycFiles, written);
@@ -480,11 +475,6 @@ export async function cachedBytecode(
   ensureCacheDir(dirname(dirname(cached.dir)), dirname(dir), log);
   sweepStale(dirname(dir));
   const tmp = tempSibling(dir);
-  const workers = compileWorkers(sources.length);
-  log?.(
-    `compiling ${sources.length} files of ${cached.wheel.name} for ${cacheTag} with ${python}` +
-      (workers > 1 ? ` (${workers} processes)` : ""),
-  );
   const files = sources.map((f) => {
     const path = pycPath(f.path, cacheTag);
     return { path, target: join(tmp, ...path.split("/")) };
@@ -496,7 +486,11 @@ export async function cachedBytecode(
     removeQuietly(tmp);
   });
   try {
-    compilers = new Compilers(python, workers);
+    compilers = new Compilers(python, {
+      files: sources.length,
+      what: `${cached.wheel.name} for ${cacheTag}`,
+      log,
+    });
     // Largest first, each to the least loaded process: the shares end together.
     const order = sources.map((_, i) => i).sort((a, b) => sources[b]!.size - sources[a]!.size);
     for (const i of order) {
@@ -508,7 +502,7 @@ export async function cachedBytecode(
     }
     written = await compilers.finish();
   } catch (e: unknown) {
-    log?.(`bytecode compilation failed: ${failureText(e)}`);
+    log?.(`bytecode compilation failed: ${errorText(e)}`);
     removeQuietly(tmp);
     return null;
   } finally {

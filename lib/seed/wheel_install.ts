@@ -13,7 +13,7 @@ import {
   scriptBody,
   windowsLauncherScript,
 } from "./console_scripts.ts";
-import { BuildError, q } from "../errors.ts";
+import { BuildError, errorText, q } from "../errors.ts";
 import { CACHED_MODES, type FilePlacer, type InstallModes } from "../disk/file_links.ts";
 import type { Platform, PythonVersion } from "../discovery/interpreter.ts";
 import { pathFor, type VenvLayout } from "../venv/layout.ts";
@@ -338,7 +338,7 @@ export function venvWrites(
     } catch (e: unknown) {
       throw new BuildError(
         `Cannot write the script ${q(entry.name)} of ${install.name} ${install.version}: ${
-          e instanceof Error ? e.message : String(e)
+          errorText(e)
         }`,
         { cause: e },
       );
