@@ -2,11 +2,14 @@
  * `deno task bench`: mkvenv against the tools it replaces and against Deno's own floor, every
  * figure from one run. Sides run in rounds, in a new random order each round, with a fresh
  * target directory and flushed write-back before each run, so that machine noise hits all sides
- * alike; the figures are medians. Same interpreter for all (`MKVENV_BENCH_PYTHON`). The sides
- * come in two groups, each with rounds of its own: the light ones (the floors, `--without-pip`,
- * one venv with pip), then the heavy ones (several venvs at once, `python -m venv` with pip,
- * virtualenv, the empty cache), which write thousands of files whose removal and write-back
- * slow the run after them; one venv with pip runs in both groups, as the heavy figures' base.
+ * alike; the times are medians, and a cost that is one side minus another (own work, seeding,
+ * each extra ENV_DIR) is the median of that difference taken within each round, with the
+ * middle half of the rounds in brackets. Same interpreter for all (`MKVENV_BENCH_PYTHON`).
+ * The sides come in two groups, each with rounds of its own: the light ones (the floors,
+ * `--without-pip`, one venv with pip), then the heavy ones (several venvs at once, `python -m
+ * venv` with pip, virtualenv, the empty cache), which write thousands of files whose removal and
+ * write-back slow the run after them; one venv with pip runs in both groups, as the heavy
+ * figures' base.
  *
  * It prints:
  * - the floor: `deno run` of an empty script, which no Deno program can beat, and the floors
@@ -134,6 +137,32 @@ export function median(xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const mid = Math.floor(s.length / 2);
   return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+/** The median of some per-round figure, with the quartiles that hold the middle half. */
+export interface Spread {
+  median: number;
+  q1: number;
+  q3: number;
+}
+
+/**
+ * The sum of the `plus` sides' times minus the `minus` sides' times, divided by `per`, taken
+ * within each round both ran (times are in round order): its median and quartiles. A slow minute
+ * of the machine slows every side of a round alike, so a difference taken within each round moves
+ * less than the difference of the medians.
+ */
+export function paired(
+  plus: readonly (readonly number[])[],
+  minus: readonly (readonly number[])[] = [],
+  per = 1,
+): Spread {
+  const n = plus.length === 0 ? 0 : Math.min(...[...plus, ...minus].map((xs) => xs.length));
+  const round = (i: number) =>
+    (plus.reduce((sum, xs) => sum + xs[i]!, 0) - minus.reduce((sum, xs) => sum + xs[i]!, 0)) / per;
+  const d = Array.from({ length: n }, (_, i) => round(i)).sort((x, y) => x - y);
+  const at = (q: number) => (n === 0 ? NaN : d[Math.min(n - 1, Math.floor(q * n))]!);
+  return { median: median(d), q1: at(0.25), q3: at(0.75) };
 }
 
 function shuffle<T>(xs: T[]): T[] {
@@ -377,6 +406,8 @@ async function floorSides(
 }
 
 const ms = (x: number) => `${x.toFixed(x < 100 ? 1 : 0)} ms`;
+/** A per-round difference: its median, and the middle half of the rounds in brackets. */
+const spread = (d: Spread) => `${ms(d.median)} [${d.q1.toFixed(1)}, ${d.q3.toFixed(1)}]`;
 const met = (ok: boolean) => (ok ? "met" : "NOT met");
 
 if (import.meta.main) {
@@ -465,24 +496,34 @@ if (import.meta.main) {
     ]);
     if (progress) progress("");
     const t = (side: Side) => median(times.get(side) ?? []);
+    const of = (sides: Side[]) => sides.map((side) => times.get(side) ?? []);
+    const diff = (plus: Side[], minus: Side[], per = 1) => paired(of(plus), of(minus), per);
     const f = t(sides.floor);
-    const own = t(nopip) - f;
-    const seeding = t(pip) - t(nopip);
-    const perExtra = (t(sides.n8) - t(pipAmongHeavy)) / 7;
-    const perExtraFloor = (t(sides.pipTree8Floor) - t(sides.pipTreeHeavyFloor)) / 7;
+    const own = diff([nopip], [sides.floor]);
+    const seeding = diff([pip], [nopip]);
+    const seedingFloor = diff([sides.pipTreeFloor], [sides.treeFloor]);
+    const seedingAbove = diff([pip, sides.treeFloor], [nopip, sides.pipTreeFloor]);
+    const perExtra = diff([sides.n8], [pipAmongHeavy], 7);
+    const perExtraFloor = diff([sides.pipTree8Floor], [sides.pipTreeHeavyFloor], 7);
+    const perExtraAbove = diff(
+      [sides.n8, sides.pipTreeHeavyFloor],
+      [pipAmongHeavy, sides.pipTree8Floor],
+      7,
+    );
     const ratio = (a: Side, b: Side) => t(b) / t(a);
     const lines = [
       `Deno floor: ${
         ms(f)
       } (deno run of an empty script); the --without-pip tree written by Deno ` +
       `with no logic: ${ms(t(sides.treeFloor))}`,
-      `mkvenv --without-pip: ${ms(t(nopip))}, its own work above the floor ${ms(own)} ` +
-      `(target <= 8 ms: ${met(own <= 8)}); from source (deno run main.ts): ${ms(t(sides.source))}`,
-      `mkvenv with pip: ${ms(t(pip))}, seeding cost ${ms(seeding)} ` +
-      `(target <= 25 ms: ${met(seeding <= 25)}); the tree with pip placed by Deno with no logic ` +
-      `${ms(t(sides.pipTreeFloor))}: its seeding floor ${
-        ms(t(sides.pipTreeFloor) - t(sides.treeFloor))
-      }, mkvenv's seeding above it ${ms(seeding - (t(sides.pipTreeFloor) - t(sides.treeFloor)))}`,
+      `mkvenv --without-pip: ${ms(t(nopip))}, its own work above the floor ${spread(own)} ` +
+      `(target <= 8 ms: ${met(own.median <= 8)}); from source (deno run main.ts): ${
+        ms(t(sides.source))
+      }`,
+      `mkvenv with pip: ${ms(t(pip))}, seeding cost ${spread(seeding)} ` +
+      `(target <= 25 ms: ${met(seeding.median <= 25)}); the tree with pip placed by Deno with no ` +
+      `logic ${ms(t(sides.pipTreeFloor))}: its seeding floor ${spread(seedingFloor)}, ` +
+      `mkvenv's seeding above it ${spread(seedingAbove)}`,
       `vs python -m venv --without-pip ${ms(t(sides.venvNopip))}: ` +
       `${ratio(nopip, sides.venvNopip).toFixed(2)}x`,
       `vs python -m venv (with pip) ${ms(t(sides.venv))}: ` +
@@ -507,10 +548,11 @@ if (import.meta.main) {
       `ENV_DIRs in one command: 1 ${ms(t(pipAmongHeavy))}, 4 ${ms(t(sides.n4))}, 8 ${
         ms(t(sides.n8))
       }; ` +
-        `each past the first ${ms(perExtra)} (target <= 20 ms: ${met(perExtra <= 20)}); ` +
-        `Deno placing the tree with pip with no logic into 1 and 8 targets ` +
+        `each past the first ${spread(perExtra)} (target <= 20 ms: ${
+          met(perExtra.median <= 20)
+        }); Deno placing the tree with pip with no logic into 1 and 8 targets ` +
         `${ms(t(sides.pipTreeHeavyFloor))} and ${ms(t(sides.pipTree8Floor))}: ` +
-        `${ms(perExtraFloor)} each past the first, mkvenv ${ms(perExtra - perExtraFloor)} above it`,
+        `${spread(perExtraFloor)} each past the first, mkvenv ${spread(perExtraAbove)} above it`,
     );
     if (baseline !== null && typeof baseline !== "string") {
       lines.push(
