@@ -34,6 +34,7 @@
  * 5) for those that take seconds (`python -m venv` with pip, create + first pip, the empty
  * cache). virtualenv is installed from the local package mirror (`MKVENV_BENCH_INDEX`) into a
  * scratch venv made by mkvenv; without it, its comparison is skipped with a note.
+ * `MKVENV_BENCH_TIMES=FILE` writes every run's time, by side in round order, to FILE as JSON.
  * `MKVENV_BENCH_BASELINE=REV` adds the program built from git revision REV, `--without-pip`, as
  * a before/after comparison in the same rounds.
  */
@@ -495,6 +496,11 @@ if (import.meta.main) {
       ...await timeRounds(bench, heavy, progress),
     ]);
     if (progress) progress("");
+    const dump = Deno.env.get("MKVENV_BENCH_TIMES");
+    if (dump) {
+      const raw = Object.fromEntries([...times].map(([side, xs]) => [side.label, xs]));
+      await Deno.writeTextFile(dump, JSON.stringify(raw, null, 1) + "\n");
+    }
     const t = (side: Side) => median(times.get(side) ?? []);
     const of = (sides: Side[]) => sides.map((side) => times.get(side) ?? []);
     const diff = (plus: Side[], minus: Side[], per = 1) => paired(of(plus), of(minus), per);
