@@ -8,8 +8,10 @@
  * The sides come in two groups, each with rounds of its own: the light ones (the floors,
  * `--without-pip`, one venv with pip), then the heavy ones (several venvs at once, `python -m
  * venv` with pip, virtualenv, the empty cache), which write thousands of files whose removal and
- * write-back slow the run after them; one venv with pip runs in both groups, as the heavy
- * figures' base.
+ * write-back slow the run after them. One venv with pip, one without, and their no-logic floors
+ * run in both groups: the heavy figures' base, and the seeding cost measured there too (the
+ * light rounds' trees with pip have run 20-30 ms slower than the same trees among the heavy
+ * sides, the no-logic floor's as much as mkvenv's).
  *
  * It prints:
  * - the floor: `deno run` of an empty script, which no Deno program can beat, and the floors
@@ -375,7 +377,9 @@ for (const target of targets) {
  */
 async function floorSides(
   bench: Bench,
-): Promise<{ empty: Side; tree: Side; pipTree: Side; pipTreeHeavy: Side; pipTree8: Side }> {
+): Promise<
+  { empty: Side; tree: Side; treeHeavy: Side; pipTree: Side; pipTreeHeavy: Side; pipTree8: Side }
+> {
   const empty = join(bench.dir, "empty.js");
   await Deno.writeTextFile(empty, "");
   const script = join(bench.dir, "tree_floor.js");
@@ -394,13 +398,12 @@ async function floorSides(
     argv: (t) => [Deno.execPath(), "run", "-A", "--no-config", script, manifest, ...t],
   });
   const pipManifest = await manifestOf("pip-tree", []);
+  const treeManifest = await manifestOf("tree", ["--without-pip"]);
   return {
     empty: { label: "deno run of an empty script", argv: () => [Deno.execPath(), "run", empty] },
-    tree: floorOf(
-      await manifestOf("tree", ["--without-pip"]),
-      "Deno writing the --without-pip tree with no logic",
-    ),
+    tree: floorOf(treeManifest, "Deno writing the --without-pip tree with no logic"),
     pipTree: floorOf(pipManifest, "Deno placing the tree with pip with no logic"),
+    treeHeavy: floorOf(treeManifest, "Deno writing the --without-pip tree with no logic (heavy)"),
     pipTreeHeavy: floorOf(pipManifest, "Deno placing the tree with pip with no logic (heavy)"),
     pipTree8: floorOf(pipManifest, "Deno placing the tree with pip with no logic, 8 times", 8),
   };
@@ -423,10 +426,14 @@ if (import.meta.main) {
     const nopip = mkvenv("mkvenv --without-pip", ["--without-pip"]);
     const pip = mkvenv("mkvenv", []);
     const pipAmongHeavy = mkvenv("mkvenv (among the heavy sides)", []);
+    const nopipAmongHeavy = mkvenv("mkvenv --without-pip (among the heavy sides)", [
+      "--without-pip",
+    ]);
     const sides = {
       floor: floor.empty,
       treeFloor: floor.tree,
       pipTreeFloor: floor.pipTree,
+      treeHeavyFloor: floor.treeHeavy,
       pipTreeHeavyFloor: floor.pipTreeHeavy,
       pipTree8Floor: floor.pipTree8,
       nopip,
@@ -465,8 +472,10 @@ if (import.meta.main) {
       sides.venvNopip,
     ];
     const heavy: Side[] = [
+      sides.treeHeavyFloor,
       sides.pipTreeHeavyFloor,
       sides.pipTree8Floor,
+      nopipAmongHeavy,
       pipAmongHeavy,
       sides.n4,
       sides.n8,
@@ -509,6 +518,8 @@ if (import.meta.main) {
     const seeding = diff([pip], [nopip]);
     const seedingFloor = diff([sides.pipTreeFloor], [sides.treeFloor]);
     const seedingAbove = diff([pip, sides.treeFloor], [nopip, sides.pipTreeFloor]);
+    const seedingHeavy = diff([pipAmongHeavy], [nopipAmongHeavy]);
+    const seedingHeavyFloor = diff([sides.pipTreeHeavyFloor], [sides.treeHeavyFloor]);
     const perExtra = diff([sides.n8], [pipAmongHeavy], 7);
     const perExtraFloor = diff([sides.pipTree8Floor], [sides.pipTreeHeavyFloor], 7);
     const perExtraAbove = diff(
@@ -530,6 +541,10 @@ if (import.meta.main) {
       `(target <= 25 ms: ${met(seeding.median <= 25)}); the tree with pip placed by Deno with no ` +
       `logic ${ms(t(sides.pipTreeFloor))}: its seeding floor ${spread(seedingFloor)}, ` +
       `mkvenv's seeding above it ${spread(seedingAbove)}`,
+      `the same among the heavy sides: mkvenv --without-pip ${ms(t(nopipAmongHeavy))}, with pip ` +
+      `${ms(t(pipAmongHeavy))}, seeding cost ${spread(seedingHeavy)}, its no-logic floor ${
+        spread(seedingHeavyFloor)
+      }`,
       `vs python -m venv --without-pip ${ms(t(sides.venvNopip))}: ` +
       `${ratio(nopip, sides.venvNopip).toFixed(2)}x`,
       `vs python -m venv (with pip) ${ms(t(sides.venv))}: ` +
