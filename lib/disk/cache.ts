@@ -17,6 +17,7 @@ import { BuildError, errorText, q } from "../errors.ts";
 import { posix, win32 } from "./paths.ts";
 import { currentDir, envVar } from "./process_env.ts";
 import { onInterrupt } from "./interrupt.ts";
+import { kindOf } from "./disk.ts";
 
 /** Environment lookup, injectable for tests. */
 export type Env = (name: string) => string | undefined;
@@ -133,13 +134,7 @@ export function judgeCacheStat(
 ): CacheProblem | null {
   if (st === null) return { kind: "missing", why: "it does not exist" };
   const wanted = kind === "dir" ? "a directory" : "a file";
-  const is = st.isSymlink
-    ? "a symbolic link"
-    : st.isDirectory
-    ? "a directory"
-    : st.isFile
-    ? "a file"
-    : "neither a file nor a directory";
+  const is = kindOf(st);
   if (is !== wanted) return { kind: "damaged", why: `it is ${is}, not ${wanted}` };
   if (uid !== null && st.uid !== null && st.uid !== uid && st.uid !== 0) {
     return {

@@ -3,7 +3,7 @@
  * files. Replacing an entry never writes through an existing link (spec §11 #20).
  */
 import { basename, dirname, join } from "./paths.ts";
-import { BuildError, q } from "../errors.ts";
+import { BuildError, errorText, q } from "../errors.ts";
 
 /** Metadata of `path` without following a final link, or null when nothing is there. */
 export function lstatOrNull(path: string): Deno.FileInfo | null {
@@ -15,8 +15,22 @@ export function lstatOrNull(path: string): Deno.FileInfo | null {
   }
 }
 
-function describe(info: Deno.FileInfo): string {
-  return info.isSymlink ? "a symbolic link" : info.isFile ? "a file" : "not a directory";
+/** What a file-system entry is, for a message: "a file", "a named pipe", "a symbolic link", ... */
+export function kindOf(
+  st: Pick<Deno.FileInfo, "isFile" | "isDirectory" | "isSymlink"> & {
+    isFifo?: boolean | null;
+    isSocket?: boolean | null;
+    isCharDevice?: boolean | null;
+    isBlockDevice?: boolean | null;
+  },
+): string {
+  if (st.isSymlink) return "a symbolic link";
+  if (st.isDirectory) return "a directory";
+  if (st.isFile) return "a file";
+  if (st.isFifo) return "a named pipe";
+  if (st.isSocket) return "a socket";
+  if (st.isCharDevice || st.isBlockDevice) return "a device";
+  return "neither a file nor a directory";
 }
 
 /**
@@ -29,7 +43,7 @@ export function makeDirs(path: string): void {
   if (existing !== null) {
     throw new BuildError(
       `Cannot create the directory ${q(path)}: it exists and is ${
-        describe(existing)
+        kindOf(existing)
       }; move it away or choose another ENV_DIR`,
     );
   }
@@ -65,10 +79,21 @@ export function osError(what: string, e: unknown): BuildError {
     ? "permission denied"
     : e instanceof Deno.errors.NotFound
     ? "a parent directory does not exist"
-    : e instanceof Error
-    ? e.message
-    : String(e);
+    : fsReason(e);
   return new BuildError(`${what}: ${why}`, { cause: e });
+}
+
+/**
+ * Why a file-system call failed, for a message that names the operation and the paths itself:
+ * the meaning and the remedy of the operating system's error where input can cause it (a full
+ * disk, a name too long, ...), else Deno's text without the operation and paths it appends.
+ */
+export function fsReason(e: unknown): string {
+  const text = errorText(e);
+  const m = /^(.*?) \(os error (\d+)\)/s.exec(text);
+  if (m === null) return text;
+  const [, said, code] = m;
+  return `${ENVIRONMENT_ERRORS.get(Number(code)) ?? said} (os error ${code})`;
 }
 
 /** What the operating system's error numbers (Linux, macOS) that input can cause mean, and the remedy. */

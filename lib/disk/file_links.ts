@@ -4,6 +4,7 @@
  * no support) falls back to a copy, once for the rest of the run.
  */
 import { BuildError, errorText, q } from "../errors.ts";
+import { fsReason } from "./disk.ts";
 
 /** How cached files are placed into a venv (`--link-mode`). */
 export type LinkMode = "hardlink" | "copy" | "symlink";
@@ -156,6 +157,6 @@ function placeError(from: string, to: string, e: unknown): BuildError {
     ? "permission denied"
     : e instanceof Deno.errors.AlreadyExists
     ? "the target exists"
-    : errorText(e);
+    : fsReason(e);
   return new BuildError(`Cannot place ${q(from)} at ${q(to)}: ${why}`, { cause: e });
 }

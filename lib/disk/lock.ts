@@ -10,6 +10,7 @@
  *   link, and never truncated: a link planted at its name is refused, its target left as it was.
  */
 import { BuildError, errorText, q } from "../errors.ts";
+import { kindOf } from "./disk.ts";
 
 /** A held lock; `release()` unlocks it (and removes a lock file). */
 export interface Lock {
@@ -207,9 +208,7 @@ function openLockFile(path: string, what: string): Deno.FsFile | "retry" {
   if (st === null) return "retry";
   if (!st.isFile) {
     throw fail(
-      `is ${
-        st.isSymlink ? "a symbolic link" : "not a file"
-      }, not a lock file of mkvenv's; remove it and run again`,
+      `is ${kindOf(st)}, not a lock file of mkvenv's; remove it and run again`,
     );
   }
   let file: Deno.FsFile;

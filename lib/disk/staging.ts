@@ -24,7 +24,7 @@
  */
 import { basename, dirname, join, sep } from "./paths.ts";
 import { BuildError, q } from "../errors.ts";
-import { lstatOrNull, osError } from "./disk.ts";
+import { environmentError, kindOf, lstatOrNull, osError } from "./disk.ts";
 import { acquireLock, type Lock, lockDirectory, lockOwnDirectory } from "./lock.ts";
 
 /**
@@ -96,7 +96,7 @@ function isEmptyDir(path: string): boolean {
 function refuseNonDirectory(envDir: string, st: Deno.FileInfo): BuildError {
   return new BuildError(
     `Cannot create a virtual environment in ${q(envDir)}: it exists and is ${
-      st.isSymlink ? "a symbolic link" : "a file"
+      kindOf(st)
     }; remove it or choose another ENV_DIR`,
   );
 }
@@ -307,7 +307,40 @@ export function createStage(
   return stage;
 }
 
-function kindOf(st: Deno.FileInfo): "dir" | "other" {
+/**
+ * The failure `e` of a build staged in `root`, its paths named as the venv's: a user knows
+ * `env/lib/...`, not the hidden directory it was being built in (`root` ends up as `envDir`).
+ * A file-system error Deno threw becomes the `BuildError` main.ts would have made of it.
+ */
+export function namedAsVenv(e: unknown, root: string, envDir: string): unknown {
+  const error = e instanceof BuildError ? e : environmentError(e);
+  // A subclass of BuildError carries more than its text: leave it as it is.
+  if (error === null || error.constructor !== BuildError) return e;
+  // As written, and as q() writes it (JSON: a Windows path's backslashes doubled).
+  const named = (text: string) =>
+    swapPath(swapPath(text, root, envDir), q(root).slice(1, -1), q(envDir).slice(1, -1));
+  const message = named(error.message);
+  const detail = error.detail === undefined ? undefined : named(error.detail);
+  if (message === error.message && detail === error.detail) return error;
+  return new BuildError(message, {
+    cause: error.cause ?? e,
+    ...(detail === undefined ? {} : { detail }),
+  });
+}
+
+/** `text` with the path `from` as `to`, where no character of a longer name follows it. */
+function swapPath(text: string, from: string, to: string): string {
+  let out = "";
+  let done = 0;
+  for (let at = text.indexOf(from); at !== -1; at = text.indexOf(from, done)) {
+    const next = text[at + from.length];
+    out += text.slice(done, at) + (next === undefined || !/[\w.-]/.test(next) ? to : from);
+    done = at + from.length;
+  }
+  return out + text.slice(done);
+}
+
+function dirOrOther(st: Deno.FileInfo): "dir" | "other" {
   return st.isDirectory && !st.isSymlink ? "dir" : "other";
 }
 
@@ -323,7 +356,7 @@ export function conflicts(stage: Stage, envDir: string): string[] {
       const target = lstatOrNull(join(envDir, child));
       if (target === null) continue;
       const staged = Deno.lstatSync(join(stage.root, child));
-      if (kindOf(staged) === "dir" && kindOf(target) === "dir") walk(child);
+      if (dirOrOther(staged) === "dir" && dirOrOther(target) === "dir") walk(child);
       else found.push(child);
     }
   };
@@ -360,10 +393,6 @@ function reachesDirectory(path: string): boolean {
   }
 }
 
-function describe(st: Deno.FileInfo): string {
-  return st.isSymlink ? "a symbolic link" : st.isDirectory ? "a directory" : "a file";
-}
-
 /** The state of one commit's moves. */
 interface Moves {
   envDir: string;
@@ -387,17 +416,17 @@ function settle(
 ): "merge" | "kept" | "replace" {
   const staged = Deno.lstatSync(src);
   const userDir = reachesDirectory(dst);
-  if (kindOf(staged) === "dir") {
+  if (dirOrOther(staged) === "dir") {
     if (userDir) return "merge";
     throw new BuildError(
       `Cannot build into ${q(moves.envDir)}: ${q(dst)} is ${
-        describe(target)
+        kindOf(target)
       } where the virtual environment needs a directory; move it away and run again`,
     );
   }
   if (!userDir || sameLink(staged, src, target, dst)) return "replace";
   moves.warn?.(
-    `kept ${q(dst)}: it is ${describe(target)}${
+    `kept ${q(dst)}: it is ${kindOf(target)}${
       target.isSymlink ? " to a directory" : ""
     } where mkvenv would put ${staged.isSymlink ? "a symbolic link" : "a file"}`,
   );

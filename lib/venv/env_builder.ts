@@ -226,6 +226,8 @@ export class EnvBuilder {
       if (this.upgradeDeps) await this.upgradeDependencies(context);
       const aside = build.succeeded();
       if (aside !== null) await this.clearDirectory(aside);
+    } catch (e: unknown) {
+      throw build.explain(e);
     } finally {
       this.#runs.delete(build.envDir);
       build.close();

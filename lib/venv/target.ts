@@ -23,6 +23,7 @@ import {
   createStage,
   isOwnEntry,
   lockTarget,
+  namedAsVenv,
   onInterrupt,
   recoverLeftovers,
   type Target,
@@ -304,6 +305,8 @@ export interface Build {
   succeeded(): string | null;
   /** Release everything: a build that did not succeed is undone (stage or commit). */
   close(): void;
+  /** A failure of this build, the stage's paths named as the venv's (before the commit). */
+  explain(e: unknown): unknown;
 }
 
 /**
@@ -460,6 +463,7 @@ export async function openBuild(
         if (succeeded) commit?.finish();
         cleanUp();
       },
+      explain: (e) => (commit === null ? namedAsVenv(e, stage.root, envDir) : e),
     };
   } catch (e: unknown) {
     cleanUp();

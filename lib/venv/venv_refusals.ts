@@ -8,6 +8,7 @@
 import { BuildError, q } from "../errors.ts";
 import { pathFor, type VenvLayout } from "./layout.ts";
 import { pythonRepr } from "./pyvenv_cfg.ts";
+import { kindOf } from "../disk/disk.ts";
 
 /** The disk as venv's checks see it; replaced in tests. */
 export interface DiskView {
@@ -75,7 +76,7 @@ export function venvDirectoryRefusal(
     const parent = disk.stat(head);
     if (parent !== null && !parent.isDirectory) {
       return new BuildError(
-        `[Errno 20] Not a directory: ${pythonRepr(d)}: ${q(head)} is a file; ${REMEDY}`,
+        `[Errno 20] Not a directory: ${pythonRepr(d)}: ${q(head)} is ${kindOf(parent)}; ${REMEDY}`,
       );
     }
     return null;
@@ -103,10 +104,13 @@ export function venvDirectoryRefusal(
     return null;
   };
 
-  // With --clear, venv lists the directory to empty it first: a file fails there.
-  if (options.clear && disk.lstat(layout.envDir)?.isFile) {
+  // With --clear, venv lists the directory to empty it first: anything else fails there.
+  const cleared = options.clear ? disk.lstat(layout.envDir) : null;
+  if (cleared && !cleared.isDirectory && !cleared.isSymlink) {
     return new BuildError(
-      `[Errno 20] Not a directory: ${pythonRepr(layout.envDir)}: it is a file; ${REMEDY}`,
+      `[Errno 20] Not a directory: ${pythonRepr(layout.envDir)}: it is ${
+        kindOf(cleared)
+      }; ${REMEDY}`,
     );
   }
   const first = createIfNeeded(layout.envDir);
@@ -121,7 +125,19 @@ export function venvDirectoryRefusal(
     // venv links lib64 only where nothing resolves; a link to nothing stops its symlink().
     if (disk.lstat(layout.lib64.path) !== null) return makedirs(layout.lib64.path);
   }
-  return createIfNeeded(layout.binDir);
+  const bin = createIfNeeded(layout.binDir);
+  if (bin !== null) return bin;
+  // A named pipe, a socket or a device passes venv's check (not a file, not a link): its
+  // first write into the bin directory, the interpreter, fails.
+  const binSt = disk.stat(layout.binDir);
+  if (binSt !== null && !binSt.isDirectory && !binSt.isFile) {
+    return new BuildError(
+      `[Errno 20] Not a directory: ${pythonRepr(layout.envExe)}: ${q(layout.binDir)} is ${
+        kindOf(binSt)
+      }; ${REMEDY}`,
+    );
+  }
+  return null;
 }
 
 /**
@@ -130,12 +146,14 @@ export function venvDirectoryRefusal(
  */
 export function pythonOsErrorText(e: unknown, path: string): string | null {
   // Deno's text of an OS error is `<strerror> (os error <errno>): <call> '<path>'`, maybe
-  // quoted inside one of mkvenv's messages; strerror holds no colon.
+  // quoted inside one of mkvenv's messages; strerror holds no colon. The innermost cause has
+  // the system's own words (mkvenv's messages say what an error means in theirs).
+  let found: string | null = null;
   for (let cause = e; cause instanceof Error; cause = cause.cause) {
     const m = /(?:^|: )([^:]+?) \(os error (\d+)\)/.exec(cause.message);
-    if (m) return `[Errno ${m[2]}] ${m[1]}: ${pythonRepr(path)}`;
+    if (m) found = `[Errno ${m[2]}] ${m[1]}: ${pythonRepr(path)}`;
   }
-  return null;
+  return found;
 }
 
 /**

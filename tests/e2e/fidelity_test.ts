@@ -64,6 +64,21 @@ const REFUSALS: Refusal[] = [
     target: "env",
     args: ["--clear"],
   },
+  { name: "ENV_DIR is a named pipe", setup: (d) => mkfifo(join(d, "env")), target: "env" },
+  {
+    name: "ENV_DIR is a named pipe, with --clear",
+    setup: (d) => mkfifo(join(d, "env")),
+    target: "env",
+    args: ["--clear"],
+  },
+  {
+    name: "ENV_DIR holds a named pipe named bin",
+    setup: (d) => {
+      Deno.mkdirSync(join(d, "env"));
+      mkfifo(join(d, "env", "bin"));
+    },
+    target: "env",
+  },
   {
     name: "ENV_DIR is a link to a directory",
     setup: (d) => {
@@ -120,6 +135,11 @@ const REFUSALS: Refusal[] = [
 
 function touch(path: string): void {
   Deno.writeTextFileSync(path, "the user's\n");
+}
+
+function mkfifo(path: string): void {
+  const made = new Deno.Command("mkfifo", { args: [path] }).outputSync();
+  assert(made.success, new TextDecoder().decode(made.stderr));
 }
 
 /** The one `Error: ...` line of venv, without `Error: ` and the final period. */

@@ -105,7 +105,36 @@ Deno.test("a failed build leaves nothing behind: a full disk", async () => {
     const env = join(mnt, "env");
     const r = await mkvenv(["-p", PY.exe, "--without-pip", "--copies", env]);
     assertEquals(r.code, 1, r.stderr);
-    assertMatch(errorLine(r.stderr), /No space left on device|os error 28/);
+    assertFullDisk(errorLine(r.stderr), env);
+    assertEquals([...Deno.readDirSync(mnt)].map((e) => e.name), [], "no venv, no stage, no lock");
+  } finally {
+    await unmount(mnt);
+  }
+});
+
+/** One line that says the disk is full and what to do, naming the venv's path, not the stage's. */
+function assertFullDisk(line: string, env: string): void {
+  assertMatch(line, /no space left on the device; free some space and run mkvenv again/);
+  assert(line.includes(`"${env}/`) || line.includes(`"${env}"`), line);
+  assert(!line.includes(".mkvenv-"), `names the hidden stage: ${line}`);
+  assert(!line.includes(" -> '"), `Deno's own paths repeated: ${line}`);
+}
+
+Deno.test("a full disk while pip is placed: one line naming the venv's file, nothing left", async () => {
+  await using tmp = await tempDir();
+  // Room for the venv's skeleton, not for pip (copied: the cache is on another device).
+  const mnt = await tmpfs(tmp.path, "600k");
+  if (mnt === null) return;
+  try {
+    const env = join(mnt, "env");
+    const r = await mkvenv(["-p", PY.exe, env]);
+    assertEquals(r.code, 1, r.stderr);
+    const line = errorLine(r.stderr);
+    assertFullDisk(line, env);
+    assertMatch(
+      line,
+      /^mkvenv: error: Cannot place ".*" at ".*\/env\/lib\/python3\.12\/site-packages\//,
+    );
     assertEquals([...Deno.readDirSync(mnt)].map((e) => e.name), [], "no venv, no stage, no lock");
   } finally {
     await unmount(mnt);
