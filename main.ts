@@ -70,12 +70,16 @@ function builderOptions(
     cwd: context.cwd,
     pipWheels: context.pipWheels,
     scripts: request.scripts,
-    warn: (line: string) => console.error(`mkvenv: warning: ${line}`),
+    warn,
   };
   if (request.python !== undefined) options.python = request.python;
   if (request.linkMode) options.linkMode = request.linkMode;
   if (log) options.log = log;
   return options;
+}
+
+function warn(line: string): void {
+  console.error(`mkvenv: warning: ${line}`);
 }
 
 /** Run mkvenv with `args`; returns the exit status. */
@@ -102,7 +106,7 @@ export async function main(args: readonly string[]): Promise<number> {
       request.listPythons ? pythonPath : [...request.envDirs, ...pipWheels, ...pythonPath],
       log,
     );
-    const findOptions = { cwd, ...(log ? { log } : {}) };
+    const findOptions = { cwd, ...(log ? { log } : {}), warn };
     if (request.listPythons) {
       const list = await listInterpreters(request.python, findOptions);
       await Deno.stdout.write(new TextEncoder().encode(formatInterpreterList(list)));

@@ -45,7 +45,9 @@ async function selectedVersions(search: Search, selection: Selection): Promise<s
   if (envValue) return envValue.split(separator).filter((v) => v !== "");
   let dir = search.path.resolve(search.host.cwd);
   for (;;) {
-    const text = await search.host.readText(search.path.join(dir, fileName), 64 * 1024);
+    const text = await search.host.readText(search.path.join(dir, fileName), 64 * 1024, {
+      mine: true,
+    });
     const versions = text === null ? null : fromFile(text);
     if (versions !== null && versions.length > 0) return versions;
     const parent = search.path.dirname(dir);
@@ -164,8 +166,16 @@ async function venvBase(
 ): Promise<{ path: string; venvDir: string } | null> {
   const dir = search.path.dirname(path);
   for (const cfgDir of [dir, search.path.dirname(dir)]) {
-    const text = await search.host.readText(search.path.join(cfgDir, "pyvenv.cfg"), 64 * 1024);
-    if (text === null) continue;
+    const cfgPath = search.path.join(cfgDir, "pyvenv.cfg");
+    const text = await search.host.readText(cfgPath, 64 * 1024);
+    if (text === null) {
+      // A named pipe or a device there would hang or mislead the venv's own python.
+      const st = await search.host.stat(cfgPath);
+      if (st !== null && !st.isFile && !st.isDirectory) {
+        throw new Rejected(`it is in ${cfgDir}, whose pyvenv.cfg is not a file`);
+      }
+      continue;
+    }
     const cfg = parsePyvenvCfg(text);
     const home = cfg.get("home");
     if (!home) throw new Rejected(`it is in the venv ${cfgDir}, whose pyvenv.cfg has no home`);

@@ -7,6 +7,9 @@ import { type PathApi, posix, win32 } from "../disk/paths.ts";
 import { type InterpreterInfo, type Platform, runProbe } from "./interpreter.ts";
 import { cachedBaseFacts, probeCached } from "./interpreter_cache.ts";
 import { currentDir, envVar } from "../disk/process_env.ts";
+import { readRegularFile } from "../disk/disk.ts";
+import { currentUid } from "../disk/cache.ts";
+import { q } from "../errors.ts";
 
 /** What discovery needs from the machine; the default uses Deno, tests may fake it. */
 export interface DiscoveryHost {
@@ -19,8 +22,13 @@ export interface DiscoveryHost {
   ): Promise<{ isFile: boolean; isDirectory: boolean; executable: boolean } | null>;
   /** Entry names, or null when `path` is not a readable directory. */
   readDir(path: string): Promise<string[] | null>;
-  /** At most `limit` bytes of the file as text, or null when it cannot be read. */
-  readText(path: string, limit: number): Promise<string | null>;
+  /**
+   * At most `limit` bytes of the regular file as text, or null when it cannot be read. With
+   * `mine`, a file owned by neither this user nor root is not read either: it is a file found
+   * by looking upward (`.python-version`), which may sit in a directory others can write, and
+   * it may name a program to run. A warning says so.
+   */
+  readText(path: string, limit: number, options?: { mine?: boolean }): Promise<string | null>;
   /** The path with links resolved, or `path` itself when that fails. */
   realPath(path: string): Promise<string>;
   /** Run a command; its stdout when it exits 0, else null. */
@@ -44,6 +52,8 @@ export interface HostOptions {
   /** The cache root; `null` disables the cache. Default: `cacheRoot()`. */
   cacheDir?: string | null;
   log?: (line: string) => void;
+  /** Shows a warning to the user (a version file that is not read). */
+  warn?: (line: string) => void;
 }
 
 function platformOf(os: typeof Deno.build.os): Platform {
@@ -57,6 +67,7 @@ export function denoHost(options: HostOptions = {}): DiscoveryHost {
     ...(options.log === undefined ? {} : { log: options.log }),
   };
   const os = platformOf(Deno.build.os);
+  const warned = new Set<string>();
   return {
     os,
     cwd: options.cwd ?? currentDir() ?? "/",
@@ -81,22 +92,23 @@ export function denoHost(options: HostOptions = {}): DiscoveryHost {
         return Promise.resolve(null);
       }
     },
-    readText(path, limit) {
-      let file: Deno.FsFile | undefined;
+    readText(path, limit, { mine = false } = {}) {
       try {
-        file = Deno.openSync(path);
-        const buffer = new Uint8Array(limit);
-        let filled = 0;
-        while (filled < limit) {
-          const n = file.readSync(buffer.subarray(filled));
-          if (n === null) break;
-          filled += n;
+        const { bytes, uid } = readRegularFile(path, { limit, head: true });
+        const me = currentUid();
+        if (mine && uid !== null && me !== null && uid !== me && uid !== 0) {
+          if (!warned.has(path)) {
+            warned.add(path);
+            (options.warn ?? options.log)?.(
+              `not reading ${q(path)}: it belongs to user ${uid}, not to you or root, and could ` +
+                `make mkvenv run a program of theirs; pass -p/--python to choose the interpreter`,
+            );
+          }
+          return Promise.resolve(null);
         }
-        return Promise.resolve(new TextDecoder().decode(buffer.subarray(0, filled)));
+        return Promise.resolve(new TextDecoder().decode(bytes));
       } catch {
         return Promise.resolve(null);
-      } finally {
-        file?.close();
       }
     },
     realPath(path) {
@@ -212,7 +224,7 @@ export class Search {
     let dir = this.path.resolve(start);
     for (;;) {
       const file = this.path.join(dir, name);
-      const text = await this.host.readText(file, 64 * 1024);
+      const text = await this.host.readText(file, 64 * 1024, { mine: true });
       if (text !== null) return { file, text };
       const parent = this.path.dirname(dir);
       if (parent === dir) return null;

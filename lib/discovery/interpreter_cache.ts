@@ -14,6 +14,7 @@
  * they are unchanged: creating, removing or renaming a file there changes them.
  */
 import { dirname, join } from "../disk/paths.ts";
+import { readRegularFile } from "../disk/disk.ts";
 import {
   cacheRoot,
   cacheRootProblem,
@@ -108,20 +109,11 @@ function sameStamps(a: unknown, b: number[][]): boolean {
 
 /** Whether the file starts with `#!`; true when it cannot be read (then it is not cached). */
 function isScript(path: string): boolean {
-  let file: Deno.FsFile;
   try {
-    file = Deno.openSync(path);
+    const head = readRegularFile(path, { limit: 2, head: true }).bytes;
+    return head[0] === 0x23 && head[1] === 0x21;
   } catch {
     return true;
-  }
-  try {
-    const head = new Uint8Array(2);
-    const n = file.readSync(head);
-    return n === 2 && head[0] === 0x23 && head[1] === 0x21;
-  } catch {
-    return true;
-  } finally {
-    file.close();
   }
 }
 

@@ -33,6 +33,73 @@ export function kindOf(
   return "neither a file nor a directory";
 }
 
+/** Why `readRegularFile` did not read a path: what it is instead, or how large. */
+export class NotRegularFileError extends Error {
+  /** `"NotRegularFileError"`. */
+  override name = "NotRegularFileError";
+
+  /** `why` as a clause: `it is a named pipe`, `it holds more than 1048576 bytes`. */
+  constructor(readonly path: string, readonly why: string) {
+    super(`${q(path)}: ${why}`);
+  }
+}
+
+/** Whether two stats are of one file, where the system says (Windows may give no inode). */
+function sameInode(a: Deno.FileInfo, b: Deno.FileInfo): boolean {
+  if (a.ino === null || b.ino === null) return true;
+  return a.ino === b.ino && a.dev === b.dev;
+}
+
+/** A regular file's bytes, and who owns it (null where the system has no user ids). */
+export interface RegularFileRead {
+  bytes: Uint8Array;
+  uid: number | null;
+}
+
+/**
+ * Read the regular file at `path` (links followed): at most `limit` bytes, or with `head` its
+ * first `limit` bytes whatever its size. Nothing else is ever opened: a named pipe would block
+ * the open (and Ctrl-C with it, for a synchronous call), a device such as /dev/zero would never
+ * end, and an entry another user swaps in between the check and the open is caught by its
+ * inode. Throws `NotRegularFileError` for those, else what the file system throws.
+ */
+export function readRegularFile(
+  path: string,
+  options: { limit: number; head?: boolean },
+): RegularFileRead {
+  const { limit, head = false } = options;
+  const seen = Deno.statSync(path);
+  if (!seen.isFile) throw new NotRegularFileError(path, `it is ${kindOf(seen)}`);
+  const tooLarge = () => new NotRegularFileError(path, `it holds more than ${limit} bytes`);
+  if (!head && seen.size > limit) throw tooLarge();
+  const file = Deno.openSync(path);
+  try {
+    const opened = file.statSync();
+    if (!opened.isFile || !sameInode(opened, seen)) {
+      throw new NotRegularFileError(path, "it was replaced while mkvenv opened it");
+    }
+    // One byte more than allowed tells a file that grew past the limit from one that did not.
+    const cap = head ? limit : limit + 1;
+    let buffer = new Uint8Array(Math.min(cap, opened.size + 1));
+    let filled = 0;
+    for (;;) {
+      if (filled === buffer.length) {
+        if (buffer.length === cap) break;
+        const larger = new Uint8Array(Math.min(cap, buffer.length * 2));
+        larger.set(buffer);
+        buffer = larger;
+      }
+      const n = file.readSync(buffer.subarray(filled));
+      if (n === null) break;
+      filled += n;
+    }
+    if (filled > limit) throw tooLarge();
+    return { bytes: buffer.subarray(0, filled), uid: opened.uid };
+  } finally {
+    file.close();
+  }
+}
+
 /**
  * Create `path` and its parents (mode 0777 & ~umask). Throws `BuildError` when `path` or a
  * parent exists and is not a directory (a symlink counts as in the way, as in CPython).

@@ -10,7 +10,7 @@
  *   link, and never truncated: a link planted at its name is refused, its target left as it was.
  */
 import { BuildError, errorText, q } from "../errors.ts";
-import { kindOf } from "./disk.ts";
+import { kindOf, readRegularFile } from "./disk.ts";
 
 /** A held lock; `release()` unlocks it (and removes a lock file). */
 export interface Lock {
@@ -48,7 +48,8 @@ function holderOf(path: string, st: Deno.FileInfo | null): string {
   const pid = flockHolder(st);
   if (pid !== null) return `pid ${pid}`;
   try {
-    const recorded = Number(Deno.readTextFileSync(path).trim());
+    const head = readRegularFile(path, { limit: 64, head: true }).bytes;
+    const recorded = Number(new TextDecoder().decode(head).trim());
     return Number.isInteger(recorded) && recorded > 0 ? `pid ${recorded}` : "unknown";
   } catch {
     return "unknown";

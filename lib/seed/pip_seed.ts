@@ -11,6 +11,7 @@ import { dirname, join, PATH_LIMIT } from "../disk/paths.ts";
 import { cacheRoot, discardCachePath, openCache } from "../disk/cache.ts";
 import { launcherName, peMachine, type WindowsMachine } from "./console_scripts.ts";
 import { BuildError, errorText, q } from "../errors.ts";
+import { fsReason, NotRegularFileError, readRegularFile } from "../disk/disk.ts";
 import { FilePlacer, installModes, type LinkMode, processUmask } from "../disk/file_links.ts";
 import type { InterpreterInfo } from "../discovery/interpreter.ts";
 import { computeLayout, defaultBuildOptions, pathFor, type VenvLayout } from "../venv/layout.ts";
@@ -439,6 +440,18 @@ function installedSeed(
   return { distInfo, older };
 }
 
+/** The text of an installed package's RECORD. Throws `BuildError` when it cannot be read. */
+function readRecord(path: string): string {
+  try {
+    return new TextDecoder().decode(readRegularFile(path, { limit: 64 * 1024 * 1024 }).bytes);
+  } catch (e: unknown) {
+    const why = e instanceof NotRegularFileError ? e.why : fsReason(e);
+    throw new BuildError(`Cannot read ${q(path)}: ${why}; move it away and run again`, {
+      cause: e,
+    });
+  }
+}
+
 function existsFile(path: string): boolean {
   try {
     return Deno.statSync(path).isFile;
@@ -469,7 +482,7 @@ export function outdatedSeedFiles(
     // Only what a staged install replaces (a step of a subclass may not have installed it).
     if (!staged(path.join(purelib, pkg.cached.summary.distInfo))) continue;
     out.add(path.join(purelib, present.distInfo));
-    const record = Deno.readTextFileSync(path.join(purelib, present.distInfo, "RECORD"));
+    const record = readRecord(path.join(purelib, present.distInfo, "RECORD"));
     for (const line of record.split(/\r?\n/)) {
       const file = line.split(",")[0]?.replace(/^"|"$/g, "") ?? "";
       if (file === "" || path.isAbsolute(file)) continue;
@@ -500,15 +513,9 @@ function installedDistInfo(purelib: string, project: string): string | null {
 
 function windowsMachine(info: InterpreterInfo): WindowsMachine {
   try {
-    const file = Deno.openSync(info.baseExecutable);
-    try {
-      const head = new Uint8Array(4096);
-      const n = file.readSync(head) ?? 0;
-      const machine = peMachine(head.subarray(0, n));
-      if (machine !== null) return machine;
-    } finally {
-      file.close();
-    }
+    const { bytes } = readRegularFile(info.baseExecutable, { limit: 4096, head: true });
+    const machine = peMachine(bytes);
+    if (machine !== null) return machine;
   } catch {
     // fall back on the pointer size
   }

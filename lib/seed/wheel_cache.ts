@@ -31,6 +31,7 @@ import {
   writeFileAtomic,
 } from "../disk/cache.ts";
 import { BuildError, errorText, q } from "../errors.ts";
+import { fsReason, NotRegularFileError, readRegularFile } from "../disk/disk.ts";
 import { acquireLock } from "../disk/lock.ts";
 import { onInterrupt } from "../disk/interrupt.ts";
 import { readWheel, type Wheel, type WheelFile } from "./wheel.ts";
@@ -46,6 +47,9 @@ import {
 
 /** Bump when the layout or `wheel.json` changes shape: older entries are then ignored. */
 export const WHEEL_CACHE_FORMAT = 2;
+
+/** The largest wheel mkvenv reads: pip's is 2 MB, and the file is read whole into memory. */
+const WHEEL_LIMIT = 256 * 1024 * 1024;
 
 /** A wheel's facts without its file list: all that choosing a seed wheel needs. */
 export type WheelSummary = Omit<Wheel, "files">;
@@ -392,13 +396,15 @@ export async function cachedWheel(
   }
   let bytes: Uint8Array;
   try {
-    bytes = Deno.readFileSync(wheelPath);
+    bytes = readRegularFile(wheelPath, { limit: WHEEL_LIMIT }).bytes;
   } catch (e: unknown) {
-    const why = e instanceof Deno.errors.NotFound
+    const why = e instanceof NotRegularFileError
+      ? `${e.why}; pass the path of a .whl file`
+      : e instanceof Deno.errors.NotFound
       ? "no such file"
       : e instanceof Deno.errors.PermissionDenied
       ? "permission denied"
-      : String(e);
+      : fsReason(e);
     throw new BuildError(`Cannot read the wheel ${q(wheelPath)}: ${why}`, { cause: e });
   }
   const sha256 = Array.from(

@@ -379,6 +379,7 @@ export class EnvBuilder {
         cwd: this.#cwd,
         ...(this.#options.cacheDir === undefined ? {} : { cacheDir: this.#options.cacheDir }),
         ...(this.#options.log ? { log: this.#options.log } : {}),
+        warn: this.warn,
       });
       this.#found.catch(() => (this.#found = null));
     }

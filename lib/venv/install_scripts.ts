@@ -4,6 +4,7 @@
  * the file it lands in (as mkvenv's own activation scripts are).
  */
 import { BuildError, q } from "../errors.ts";
+import { fsReason, NotRegularFileError, readRegularFile } from "../disk/disk.ts";
 import { join } from "../disk/paths.ts";
 import type { VenvContext } from "./context.ts";
 import { pathFor } from "./layout.ts";
@@ -76,6 +77,9 @@ function fillPlaceholders(
 }
 
 /** Every file below `dir`, as paths relative to it (`/`-separated), sorted. */
+/** The largest script file read: the whole file is held in memory to fill its placeholders. */
+const SCRIPT_LIMIT = 64 * 1024 * 1024;
+
 function filesBelow(dir: string, rel = ""): { rel: string; mode: number }[] {
   const found: { rel: string; mode: number }[] = [];
   const entries = [...Deno.readDirSync(rel === "" ? dir : join(dir, rel))].sort((a, b) =>
@@ -83,7 +87,15 @@ function filesBelow(dir: string, rel = ""): { rel: string; mode: number }[] {
   );
   for (const entry of entries) {
     const child = rel === "" ? entry.name : `${rel}/${entry.name}`;
-    const st = Deno.statSync(join(dir, child));
+    let st: Deno.FileInfo;
+    try {
+      st = Deno.statSync(join(dir, child));
+    } catch (e: unknown) {
+      const why = e instanceof Deno.errors.NotFound
+        ? "it is a symbolic link to nothing; remove it or make it lead to a script"
+        : fsReason(e);
+      throw new BuildError(`Cannot read the script ${q(join(dir, child))}: ${why}`, { cause: e });
+    }
     if (st.isDirectory) found.push(...filesBelow(dir, child));
     else if (st.isFile) found.push({ rel: child, mode: (st.mode ?? 0o644) & 0o7777 });
   }
@@ -133,9 +145,10 @@ export function installScriptsFrom(context: VenvContext, dir: string): void {
       const source = join(root, file.rel);
       let data: Uint8Array;
       try {
-        data = Deno.readFileSync(source);
+        data = readRegularFile(source, { limit: SCRIPT_LIMIT }).bytes;
       } catch (e: unknown) {
-        throw new BuildError(`Cannot read the script ${q(source)}: ${String(e)}`, { cause: e });
+        const why = e instanceof NotRegularFileError ? e.why : fsReason(e);
+        throw new BuildError(`Cannot read the script ${q(source)}: ${why}`, { cause: e });
       }
       let text: string | null = null;
       try {

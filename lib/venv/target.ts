@@ -6,7 +6,7 @@
  */
 import { BuildError, q } from "../errors.ts";
 import type { FoundInterpreter } from "../discovery/discovery.ts";
-import { lstatOrNull, makeDirs, resolvedPath } from "../disk/disk.ts";
+import { kindOf, lstatOrNull, makeDirs, readRegularFile, resolvedPath } from "../disk/disk.ts";
 import { foreignEntry } from "./foreign_entries.ts";
 import type { InterpreterInfo } from "../discovery/interpreter.ts";
 import { type BuildOptions, computeLayout, pathFor, type VenvLayout } from "./layout.ts";
@@ -152,7 +152,7 @@ export function commandLine(
 function optionsKeptOnUpgrade(cfgPath: string, options: BuildOptions): BuildOptions {
   let text: string;
   try {
-    text = Deno.readTextFileSync(cfgPath);
+    text = new TextDecoder().decode(readRegularFile(cfgPath, { limit: CFG_LIMIT }).bytes);
   } catch {
     return options;
   }
@@ -166,13 +166,34 @@ function optionsKeptOnUpgrade(cfgPath: string, options: BuildOptions): BuildOpti
   };
 }
 
-/** Refuse to clear or build into `envDir` when that would lose the user's data. */
+/** The most of an existing pyvenv.cfg that is read: venv writes a few hundred bytes. */
+const CFG_LIMIT = 1024 * 1024;
+
+/**
+ * Refuse to clear or build into `envDir` when that would lose the user's data, or when its
+ * pyvenv.cfg is something venv could not replace: a named pipe (venv's write would wait for a
+ * reader forever), a device (it would write into /dev/null and leave no pyvenv.cfg), a socket
+ * or a directory. With --clear --force it is emptied as anything else.
+ */
 function checkExisting(
   envDir: string,
   cfgPath: string,
   options: BuildOptions & Pick<BuildSettings, "force">,
 ) {
+  const cfg = REAL_DISK.stat(cfgPath);
   const isVenv = lstatOrNull(cfgPath)?.isFile === true;
+  if (cfg !== null && !cfg.isFile && !(options.clear && options.force)) {
+    throw new BuildError(
+      options.clear
+        ? `Refusing to clear ${q(envDir)}: its ${q(cfgPath)} is ${
+          kindOf(cfg)
+        }, so it is not a virtual environment; pass --force to empty it anyway, or choose ` +
+          `another ENV_DIR`
+        : `Refusing to build into ${q(envDir)}: its ${q(cfgPath)} is ${
+          kindOf(cfg)
+        }, not a file venv can write; move it away or choose another ENV_DIR`,
+    );
+  }
   if (!options.clear || options.force) return;
   if (isVenv) {
     const foreign = foreignEntry(envDir, isOwnEntry);

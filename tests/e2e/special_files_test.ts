@@ -1,0 +1,168 @@
+/**
+ * Named pipes, devices and other users' files where mkvenv reads a file: refused or skipped at
+ * once, never opened (a named pipe's open waits for a writer, a device never ends), and nothing
+ * of the user's is touched. Every run is bounded, so a hang fails the test instead of stalling
+ * the suite.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import {
+  errorLine,
+  MKVENV_COMMAND,
+  pyenvPython,
+  run,
+  SHARED_TEST_CACHE,
+  tempDir,
+  tree,
+  venvWorks,
+} from "../_util.ts";
+
+const PY = pyenvPython("3.12");
+const POSIX = Deno.build.os !== "windows";
+const ROOT_ON_LINUX = Deno.build.os === "linux" && POSIX && Deno.uid() === 0;
+
+/** mkvenv with `args`, killed after 60 s (a hang then shows as exit 137). */
+function bounded(
+  args: readonly string[],
+  options: { cwd: string; env?: Record<string, string> },
+) {
+  return run("timeout", ["-s", "KILL", "60", ...MKVENV_COMMAND, ...args], {
+    cwd: options.cwd,
+    env: { MKVENV_CACHE_DIR: SHARED_TEST_CACHE, ...options.env },
+  });
+}
+
+function mkfifo(path: string): void {
+  assert.ok(new Deno.Command("mkfifo", { args: [path] }).outputSync().success, `mkfifo ${path}`);
+}
+
+Deno.test({
+  name:
+    "a named pipe or a device as ENV_DIR/pyvenv.cfg is refused, kept, and --clear --force replaces it",
+  ignore: !POSIX,
+}, async () => {
+  await using tmp = await tempDir();
+  const env = join(tmp.path, "env");
+  const made = await bounded(["-p", PY.exe, "--without-pip", "env"], { cwd: tmp.path });
+  assert.equal(made.code, 0, made.stderr);
+  const cfg = join(env, "pyvenv.cfg");
+  for (
+    const [kind, place] of [
+      ["a named pipe", () => mkfifo(cfg)],
+      ["a device", () => Deno.symlinkSync("/dev/null", cfg)],
+    ] as const
+  ) {
+    Deno.removeSync(cfg);
+    place();
+    const before = tree(tmp.path);
+    for (const extra of [[], ["--upgrade"], ["--clear"]]) {
+      const r = await bounded(["-p", PY.exe, "--without-pip", ...extra, "env"], { cwd: tmp.path });
+      assert.equal(r.code, 1, `${kind} ${extra}: ${r.stderr}`);
+      const verb = extra[0] === "--clear" ? "clear" : "build into";
+      assert.match(
+        errorLine(r.stderr),
+        new RegExp(`Refusing to ${verb} ".*env": its ".*pyvenv\\.cfg" is ${kind}, .*ENV_DIR$`),
+      );
+      assert.deepEqual(tree(tmp.path), before, `${kind} ${extra}: nothing changed`);
+    }
+  }
+  const forced = await bounded(["-p", PY.exe, "--without-pip", "--clear", "--force", "env"], {
+    cwd: tmp.path,
+  });
+  assert.equal(forced.code, 0, forced.stderr);
+  assert.ok(Deno.lstatSync(cfg).isFile);
+  await venvWorks(env);
+});
+
+Deno.test({
+  name: "a named pipe or /dev/zero as --pip-wheel or MKVENV_PIP_WHEEL is refused at once",
+  ignore: !POSIX,
+}, async () => {
+  await using tmp = await tempDir();
+  mkfifo(join(tmp.path, "pip.whl"));
+  Deno.symlinkSync("/dev/zero", join(tmp.path, "zero.whl"));
+  const before = tree(tmp.path);
+  for (
+    const [how, wheel] of [
+      ["--pip-wheel", "pip.whl"],
+      ["MKVENV_PIP_WHEEL", "zero.whl"],
+    ] as const
+  ) {
+    const r = await bounded(
+      ["-p", PY.exe, ...(how === "--pip-wheel" ? ["--pip-wheel", wheel] : []), "env"],
+      { cwd: tmp.path, env: how === "MKVENV_PIP_WHEEL" ? { MKVENV_PIP_WHEEL: wheel } : {} },
+    );
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(
+      errorLine(r.stderr),
+      new RegExp(
+        `Cannot read the wheel ".*${wheel}": it is a ${
+          wheel === "pip.whl" ? "named pipe" : "device"
+        }; pass the path of a \\.whl file$`,
+      ),
+    );
+    assert.deepEqual(tree(tmp.path), before, "nothing made");
+  }
+});
+
+Deno.test({
+  name: "-p into a venv whose pyvenv.cfg is a named pipe is refused without running its python",
+  ignore: !POSIX,
+}, async () => {
+  await using tmp = await tempDir();
+  const made = await bounded(["-p", PY.exe, "--without-pip", "src"], { cwd: tmp.path });
+  assert.equal(made.code, 0, made.stderr);
+  Deno.removeSync(join(tmp.path, "src", "pyvenv.cfg"));
+  mkfifo(join(tmp.path, "src", "pyvenv.cfg"));
+  const r = await bounded(["-p", "src/bin/python", "--without-pip", "env"], { cwd: tmp.path });
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(errorLine(r.stderr), /src, whose pyvenv\.cfg is not a file/);
+  assert.equal(Deno.lstatSync(join(tmp.path, "src", "pyvenv.cfg")).isFifo, true);
+});
+
+Deno.test({
+  name: "a .python-version that is a named pipe is passed over, another user's is not read",
+  ignore: !ROOT_ON_LINUX,
+}, async () => {
+  await using tmp = await tempDir();
+  // A shared directory, as /tmp: anyone may put a .python-version at its top.
+  const shared = join(tmp.path, "shared");
+  Deno.mkdirSync(shared);
+  Deno.chmodSync(shared, 0o1777);
+  const project = join(shared, "project");
+  Deno.mkdirSync(project);
+  const mark = join(tmp.path, "ran");
+  const theirs = join(shared, "python3");
+  Deno.writeTextFileSync(theirs, `#!/bin/sh\ntouch '${mark}'\nexit 1\n`, { mode: 0o755 });
+  const versionFile = join(shared, ".python-version");
+  Deno.writeTextFileSync(versionFile, `${theirs}\n`);
+  const nobody = Number(new TextDecoder().decode(
+    new Deno.Command("id", { args: ["-u", "nobody"] }).outputSync().stdout,
+  ));
+  Deno.chownSync(theirs, nobody, null);
+  Deno.chownSync(versionFile, nobody, null);
+  const env = { PATH: `${join(PY.prefix, "bin")}:/usr/bin:/bin` };
+
+  const r = await bounded(["--without-pip", "env"], { cwd: project, env });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(
+    r.stderr,
+    /^mkvenv: warning: not reading ".*shared\/\.python-version": it belongs to user \d+, not to you or root, .*-p\/--python/m,
+  );
+  assert.throws(() => Deno.statSync(mark), Deno.errors.NotFound, "their program never ran");
+  await venvWorks(join(project, "env"));
+
+  // The same file owned by root is this root-run's own: it is used (and its program runs).
+  Deno.chownSync(versionFile, 0, null);
+  const used = await bounded(["--without-pip", "env2"], { cwd: project, env });
+  assert.equal(used.code, 1, used.stderr);
+  assert.match(errorLine(used.stderr), /python3/);
+  assert.ok(Deno.statSync(mark).isFile, "the version file was followed");
+
+  // A named pipe in its place is no file: the default search, at once.
+  Deno.removeSync(versionFile);
+  mkfifo(versionFile);
+  const piped = await bounded(["--without-pip", "env3"], { cwd: project, env });
+  assert.equal(piped.code, 0, piped.stderr);
+  await venvWorks(join(project, "env3"));
+});
