@@ -73,3 +73,19 @@ Deno.test("a failure inside the stage names the venv's paths, in plain and quote
   const bug = new TypeError(`x of undefined in ${root}`);
   assert.equal(namedAsVenv(bug, root, "/w/env"), bug);
 });
+
+Deno.test("a stage's path named as the venv's keeps quotes and backslashes right in both forms", () => {
+  for (const envDir of ['/w/a"b/env', "/w/a\\b/env", '/w/x/e"nv', "/w/x/e\\nv", "/w/x\\/env"]) {
+    const parent = envDir.slice(0, envDir.lastIndexOf("/"));
+    for (const root of [`${parent}/.mkvenv-0123456789abcdef`, `${envDir}/.mkvenv-stage`]) {
+      const message = `Cannot write ${JSON.stringify(`${root}/lib/x.py`)}: full; at ${root}/bin`;
+      const named = namedAsVenv(new BuildError(message), root, envDir);
+      assert.ok(named instanceof BuildError);
+      assert.equal(
+        named.message,
+        `Cannot write ${JSON.stringify(`${envDir}/lib/x.py`)}: full; at ${envDir}/bin`,
+        `${envDir} staged in ${root}`,
+      );
+    }
+  }
+});

@@ -316,9 +316,7 @@ export function namedAsVenv(e: unknown, root: string, envDir: string): unknown {
   const error = e instanceof BuildError ? e : environmentError(e);
   // A subclass of BuildError carries more than its text: leave it as it is.
   if (error === null || error.constructor !== BuildError) return e;
-  // As written, and as q() writes it (JSON: a Windows path's backslashes doubled).
-  const named = (text: string) =>
-    swapPath(swapPath(text, root, envDir), q(root).slice(1, -1), q(envDir).slice(1, -1));
+  const named = (text: string) => namedInText(text, root, envDir);
   const message = named(error.message);
   const detail = error.detail === undefined ? undefined : named(error.detail);
   if (message === error.message && detail === error.detail) return error;
@@ -326,6 +324,26 @@ export function namedAsVenv(e: unknown, root: string, envDir: string): unknown {
     cause: error.cause ?? e,
     ...(detail === undefined ? {} : { detail }),
   });
+}
+
+/**
+ * `text` with the path `root` as `envDir`: inside a JSON string (as q() writes a path, a
+ * Windows path's backslashes doubled) in that form, elsewhere as written. Where the two forms
+ * of `root` differ (a `"` or a backslash in it), each is found by its own form; where they are
+ * the same, by whether it stands inside a quoted string, so a `"` in `envDir` is escaped there
+ * only.
+ */
+function namedInText(text: string, root: string, envDir: string): string {
+  const quotedRoot = q(root).slice(1, -1);
+  const quotedEnv = q(envDir).slice(1, -1);
+  if (quotedRoot !== root) return swapPath(swapPath(text, quotedRoot, quotedEnv), root, envDir);
+  let out = "";
+  let done = 0;
+  for (const m of text.matchAll(/"(?:[^"\\]|\\.)*"/g)) {
+    out += swapPath(text.slice(done, m.index), root, envDir) + swapPath(m[0], root, quotedEnv);
+    done = m.index + m[0].length;
+  }
+  return out + swapPath(text.slice(done), root, envDir);
 }
 
 /** `text` with the path `from` as `to`, where no character of a longer name follows it. */
