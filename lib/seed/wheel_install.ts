@@ -15,6 +15,7 @@ import {
 } from "./console_scripts.ts";
 import { BuildError, errorText, q } from "../errors.ts";
 import { CACHED_MODES, type FilePlacer, type InstallModes } from "../disk/file_links.ts";
+import { osError } from "../disk/disk.ts";
 import type { Platform, PythonVersion } from "../discovery/interpreter.ts";
 import { pathFor, type VenvLayout } from "../venv/layout.ts";
 import {
@@ -442,7 +443,7 @@ export async function carryOutInstall(
       Deno.mkdirSync(dir);
     } catch (e: unknown) {
       if (!(e instanceof Deno.errors.AlreadyExists)) {
-        throw new BuildError(`Cannot create the directory ${q(dir)}: ${String(e)}`, { cause: e });
+        throw osError(`Cannot create the directory ${q(dir)}`, e);
       }
     }
   }
@@ -466,7 +467,7 @@ export async function carryOutInstall(
         Deno.writeFileSync(path, data, { mode, createNew: true });
       }
     } catch (e: unknown) {
-      throw new BuildError(`Cannot write ${q(path)}: ${String(e)}`, { cause: e });
+      throw osError(`Cannot write ${q(path)}`, e);
     }
   }
 }
@@ -497,7 +498,7 @@ export async function carryOutCachedInstall(
       Deno.mkdirSync(dir);
     } catch (e: unknown) {
       if (!(e instanceof Deno.errors.AlreadyExists)) {
-        throw new BuildError(`Cannot create the directory ${q(dir)}: ${String(e)}`, { cause: e });
+        throw osError(`Cannot create the directory ${q(dir)}`, e);
       }
     }
   }

@@ -12,7 +12,7 @@
 import { findInterpreter, type FoundInterpreter } from "../discovery/discovery.ts";
 import { BuildError, q } from "../errors.ts";
 import type { LinkMode } from "../disk/file_links.ts";
-import { lstatOrNull } from "../disk/disk.ts";
+import { lstatOrNull, osError } from "../disk/disk.ts";
 import { join, resolve } from "../disk/paths.ts";
 import { removeTree } from "../disk/staging.ts";
 import { renderActivationScripts } from "./activation.ts";
@@ -362,7 +362,7 @@ export class EnvBuilder {
       for (const entry of Deno.readDirSync(path)) removeTree(join(path, entry.name));
     } catch (e: unknown) {
       if (e instanceof Deno.errors.NotFound) return Promise.resolve();
-      throw new BuildError(`Cannot clear ${q(path)}: ${String(e)}`, { cause: e });
+      throw osError(`Cannot clear ${q(path)}`, e);
     }
     return Promise.resolve();
   }

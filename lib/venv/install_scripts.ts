@@ -117,7 +117,7 @@ export function installScriptsFrom(context: VenvContext, dir: string): void {
   } catch (e: unknown) {
     throw new BuildError(
       `Cannot install the scripts of ${q(dir)}: ${
-        e instanceof Deno.errors.NotFound ? "it does not exist" : String(e)
+        e instanceof Deno.errors.NotFound ? "it does not exist" : fsReason(e)
       }; pass a directory with a common/ and a posix/ or nt/ subdirectory`,
       { cause: e },
     );

@@ -178,8 +178,12 @@ export function newVenvDirError(
   }
   const text = pythonOsErrorText(e, child);
   if (text === null) return null;
+  // A full disk or quota is no reason to choose another place: freeing space is the remedy.
+  const remedy = /^\[Errno (28|69|122)\]/.test(text)
+    ? "free some space and run mkvenv again"
+    : "choose another ENV_DIR";
   return new BuildError(
-    `${text}: cannot create the virtual environment ${q(envDir)} there; choose another ENV_DIR`,
+    `${text}: cannot create the virtual environment ${q(envDir)} there; ${remedy}`,
     { cause: e },
   );
 }

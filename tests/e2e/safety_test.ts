@@ -114,11 +114,80 @@ Deno.test("a failed build leaves nothing behind: a full disk", async () => {
 
 /** One line that says the disk is full and what to do, naming the venv's path, not the stage's. */
 function assertFullDisk(line: string, env: string): void {
-  assertMatch(line, /no space left on the device; free some space and run mkvenv again/);
+  assertMatch(line, /no space left on (the )?device.*free some space and run mkvenv again/i);
   assert(line.includes(`"${env}/`) || line.includes(`"${env}"`), line);
   assert(!line.includes(".mkvenv-"), `names the hidden stage: ${line}`);
   assert(!line.includes(" -> '"), `Deno's own paths repeated: ${line}`);
+  assert(!/\b(mkdir|writefile|open|link|copy|rename|symlink) '/.test(line), `Deno's op: ${line}`);
+  assert(!line.includes("Error:"), `an error's name: ${line}`);
 }
+
+/** Free inodes on the file system of `dir` (`stat -f`). */
+async function freeInodes(dir: string): Promise<number> {
+  const r = await run("stat", ["-f", "-c", "%d", dir]);
+  assertEquals(r.code, 0, r.stderr);
+  return Number(r.stdout.trim());
+}
+
+Deno.test("out of inodes at every phase of a build: one line saying to free space, nothing left", async () => {
+  await using tmp = await tempDir();
+  // The cache on the same file system, so pip is hard-linked (a link takes an inode on tmpfs).
+  const mnt = await tmpfs(tmp.path, "64m,nr_inodes=6000");
+  if (mnt === null) return;
+  try {
+    const env = { MKVENV_CACHE_DIR: join(mnt, "cache") };
+    assertEquals((await mkvenv(["-p", PY.exe, join(mnt, "warm")], { env })).code, 0);
+    const before = await freeInodes(mnt);
+    assertEquals((await mkvenv(["-p", PY.exe, join(mnt, "measure")], { env })).code, 0);
+    const need = before - (await freeInodes(mnt));
+    assert(need > 100, `a venv with pip takes ${need} inodes`);
+    await Deno.remove(join(mnt, "measure"), { recursive: true });
+    const fill = join(mnt, "fill");
+    await Deno.mkdir(fill);
+    let fillers = 0;
+    const leave = async (free: number) => {
+      for (let now = await freeInodes(mnt); now > free; now--) {
+        Deno.writeFileSync(join(fill, String(fillers++)), new Uint8Array());
+      }
+      for (let now = await freeInodes(mnt); now < free; now++) {
+        Deno.removeSync(join(fill, String(--fillers)));
+      }
+    };
+    const top = [...Deno.readDirSync(mnt)].map((e) => e.name).sort();
+    // The venv's directory, its skeleton, pip's directories and links, the scripts written last.
+    const short = [
+      0,
+      1,
+      2,
+      3,
+      5,
+      8,
+      12,
+      need >> 2,
+      need >> 1,
+      ...Array.from({ length: 14 }, (_, i) => need - 14 + i),
+    ];
+    for (const free of short) {
+      await leave(free);
+      const target = join(mnt, "env");
+      const r = await mkvenv(["-p", PY.exe, target], { env });
+      assertEquals(r.code, 1, `${free} of ${need} inodes: ${r.stderr}`);
+      assertFullDisk(errorLine(r.stderr), target);
+      assertEquals([...Deno.readDirSync(mnt)].map((e) => e.name).sort(), top, "nothing left");
+    }
+    // While it is built, a venv takes a few inodes more than it keeps (the stage, the lock).
+    let r = null;
+    for (let extra = 0; extra <= 8 && r?.code !== 0; extra++) {
+      await leave(need + extra);
+      r = await mkvenv(["-p", PY.exe, join(mnt, "env")], { env });
+      if (r.code !== 0) assertFullDisk(errorLine(r.stderr), join(mnt, "env"));
+    }
+    assertEquals(r?.code, 0, r?.stderr);
+    await venvWorks(join(mnt, "env"));
+  } finally {
+    await unmount(mnt);
+  }
+});
 
 Deno.test("a full disk while pip is placed: one line naming the venv's file, nothing left", async () => {
   await using tmp = await tempDir();
