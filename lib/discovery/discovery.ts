@@ -230,7 +230,9 @@ async function findByPath(search: Search, chosen: ChosenRequest, text: string) {
     if (inside === null) throw fail(`the directory ${q(path)} holds no Python interpreter`);
     path = inside;
   } else if (!st?.executable) {
-    throw fail(st === null ? "no such file" : "not an executable file");
+    throw fail(
+      st === null ? search.host.whyMissing?.(path) ?? "no such file" : "not an executable file",
+    );
   }
   return await resolveOne(search, chosen, path, "path");
 }

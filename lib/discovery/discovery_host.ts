@@ -7,7 +7,7 @@ import { type PathApi, posix, win32 } from "../disk/paths.ts";
 import { type InterpreterInfo, type Platform, runProbe } from "./interpreter.ts";
 import { cachedBaseFacts, probeCached } from "./interpreter_cache.ts";
 import { currentDir, envVar } from "../disk/process_env.ts";
-import { readRegularFile } from "../disk/disk.ts";
+import { fsReason, readRegularFile } from "../disk/disk.ts";
 import { currentUid } from "../disk/cache.ts";
 import { q } from "../errors.ts";
 
@@ -20,6 +20,8 @@ export interface DiscoveryHost {
   stat(
     path: string,
   ): Promise<{ isFile: boolean; isDirectory: boolean; executable: boolean } | null>;
+  /** Why `stat(path)` found nothing, for a message: `no such file` unless the host knows more. */
+  whyMissing?(path: string): string;
   /** Entry names, or null when `path` is not a readable directory. */
   readDir(path: string): Promise<string[] | null>;
   /**
@@ -81,6 +83,18 @@ export function denoHost(options: HostOptions = {}): DiscoveryHost {
         return Promise.resolve({ isFile: st.isFile, isDirectory: st.isDirectory, executable });
       } catch {
         return Promise.resolve(null);
+      }
+    },
+    whyMissing(path) {
+      try {
+        Deno.statSync(path);
+        return "no such file";
+      } catch (e: unknown) {
+        return e instanceof Deno.errors.PermissionDenied
+          ? "permission denied (a directory on the way is closed to this user)"
+          : e instanceof Deno.errors.NotFound
+          ? "no such file"
+          : fsReason(e);
       }
     },
     readDir(path) {

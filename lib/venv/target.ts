@@ -15,7 +15,12 @@ import type { LinkMode } from "../disk/file_links.ts";
 import { outdatedSeedFiles, prepareSeed, seedPip, type SeedPlan } from "../seed/pip_seed.ts";
 import { parsePythonStrLiteral, parsePyvenvCfg } from "./pyvenv_cfg.ts";
 import { posixCommandLine, windowsCommandLine } from "./shell_quote.ts";
-import { newVenvDirError, REAL_DISK, venvDirectoryRefusal } from "./venv_refusals.ts";
+import {
+  newVenvDirError,
+  pythonOsErrorText,
+  REAL_DISK,
+  venvDirectoryRefusal,
+} from "./venv_refusals.ts";
 import {
   type Commit,
   commitStage,
@@ -428,7 +433,28 @@ export async function openBuild(
       if (options.upgrade) build = optionsKeptOnUpgrade(cfgPath, options);
     }
     log(`creating ${envDir} for ${info.implementation} ${info.version.join(".")}`);
-    const stage = createStage(envDir, { existing: existing !== null, log });
+    let stage;
+    try {
+      stage = createStage(envDir, { existing: existing !== null, log });
+    } catch (e: unknown) {
+      // venv's first write into an existing directory makes its include directory, from the
+      // first part of it that is missing (os.makedirs).
+      let first = layout.includeDir;
+      const path = pathFor(info.platform);
+      while (path.dirname(first) !== envDir && lstatOrNull(path.dirname(first)) === null) {
+        first = path.dirname(first);
+      }
+      const said = existing !== null && e instanceof BuildError &&
+          e.cause instanceof Deno.errors.PermissionDenied
+        ? pythonOsErrorText(e, first)
+        : null;
+      if (said === null) throw e;
+      throw new BuildError(
+        `${said}: this user cannot write in ${q(envDir)}; run mkvenv as a user who can, or ` +
+          `choose another ENV_DIR`,
+        { cause: e },
+      );
+    }
     let commit: Commit | null = null;
     let aside: string | null = null;
     let succeeded = false;

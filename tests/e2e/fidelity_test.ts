@@ -3,9 +3,13 @@
  * interpreter aliases a user put in place, and the versions mkvenv says it supports. Each test
  * runs the same case through `python -m venv` of the same interpreter where one applies.
  */
-import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
+import {
+  deepStrictEqual as assertEquals,
+  match as assertMatch,
+  ok as assert,
+} from "node:assert/strict";
 import { join } from "node:path";
-import { mkvenv, MKVENV_COMMAND, pyenvPython, run, tempDir, tree } from "../_util.ts";
+import { errorLine, mkvenv, MKVENV_COMMAND, pyenvPython, run, tempDir, tree } from "../_util.ts";
 
 const PYENV = Deno.env.get("PYENV_ROOT") ?? "/root/.pyenv";
 
@@ -215,6 +219,55 @@ Deno.test("a parent another user cannot write to: venv's [Errno 13], naming the 
     assertEquals(ours.code, 1, ours.stderr);
     assert(ours.stderr.startsWith(`mkvenv: error: ${said}: `), ours.stderr);
   }
+});
+
+Deno.test({
+  name:
+    "as another user: a directory they cannot write in venv's words, a closed interpreter as such",
+  ignore: Deno.build.os !== "linux" || Deno.uid() !== 0,
+}, async () => {
+  await using tmp = await tempDir();
+  await Deno.chmod(tmp.path, 0o755);
+  const env = join(tmp.path, "env");
+  await Deno.mkdir(env, { mode: 0o755 });
+  const cache = join(tmp.path, "cache");
+  await Deno.mkdir(cache, { mode: 0o777 });
+  const nobody = (args: string[]) =>
+    run("setpriv", [
+      "--reuid=nobody",
+      "--regid=nogroup",
+      "--clear-groups",
+      "env",
+      `HOME=${cache}`,
+      `DENO_DIR=${join(cache, "deno")}`,
+      `MKVENV_CACHE_DIR=${cache}`,
+      ...args,
+    ]);
+  const venv = await nobody(["/usr/bin/python3.11", "-m", "venv", "--without-pip", env]);
+  assertEquals(venv.code, 1, venv.stderr);
+  const said = venvMessage(venv.stderr);
+  assertEquals(said, `[Errno 13] Permission denied: '${env}/include'`);
+  const before = tree(tmp.path, { skip: (rel) => rel.startsWith("cache") });
+  const ours = await nobody([...MKVENV_COMMAND, "-p", "/usr/bin/python3.11", "--without-pip", env]);
+  assertEquals(ours.code, 1, ours.stderr);
+  assertEquals(
+    errorLine(ours.stderr),
+    `mkvenv: error: ${said}: this user cannot write in "${env}"; run mkvenv as a user who ` +
+      `can, or choose another ENV_DIR`,
+  );
+  assertEquals(tree(tmp.path, { skip: (rel) => rel.startsWith("cache") }), before);
+
+  // An interpreter in a directory closed to them (/root here): said so, not "no such file".
+  await Deno.chmod(env, 0o777);
+  const closed = join(tmp.path, "closed");
+  await Deno.mkdir(closed, { mode: 0o700 });
+  await Deno.copyFile("/usr/bin/python3.11", join(closed, "python3"));
+  const hidden = await nobody([...MKVENV_COMMAND, "-p", join(closed, "python3"), env]);
+  assertEquals(hidden.code, 1, hidden.stderr);
+  assertMatch(
+    errorLine(hidden.stderr),
+    /closed\/python3": permission denied \(a directory on the way is closed to this user\); pass/,
+  );
 });
 
 Deno.test("a failing --upgrade-deps: venv's words for the failed command, then pip's output", async () => {
