@@ -215,6 +215,11 @@ export function recoverLeftovers(
     claimed: boolean;
     log?: (line: string) => void;
     warn?: (line: string) => void;
+    /**
+     * The first entry of a directory that no build stages (lib/venv/foreign_entries.ts), or
+     * null: a stage holding one is not removed, it is no leftover of mkvenv's.
+     */
+    foreign?: (dir: string) => string | null;
   },
 ): void {
   if (options.claimed) return;
@@ -237,6 +242,14 @@ export function recoverLeftovers(
       say(`undoing the commit into ${envDir}`);
       restoreTree(trash, envDir, "pyvenv.cfg");
       keepWhatRemains(trash, warn);
+    }
+    const strange = isRealDir(stage) ? options.foreign?.(stage) ?? null : null;
+    if (strange !== null) {
+      throw new BuildError(
+        `Refusing to remove ${q(stage)}, a name mkvenv keeps for its stage: it holds ${
+          q(strange)
+        }, which mkvenv does not stage; move it out of ${q(envDir)} and run again`,
+      );
     }
     for (const path of [stage, trash, stagedCfg]) {
       if (lstatOrNull(path) === null) continue;

@@ -420,6 +420,7 @@ export async function openBuild(
     recoverLeftovers(envDir, {
       claimed: !target.existed,
       log,
+      foreign: (dir) => foreignEntry(dir, isOwnEntry),
       ...(options.warn ? { warn: options.warn } : {}),
     });
     if (recheck) {

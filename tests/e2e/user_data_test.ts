@@ -196,3 +196,27 @@ Deno.test("a venv whose lib and bin are links to directories elsewhere is re-use
     await Deno.remove(far, { recursive: true }).catch(() => {});
   }
 });
+
+Deno.test("a .mkvenv-stage of the user's inside a venv is not removed as a leftover; a real one is", async () => {
+  await using tmp = await tempDir();
+  const env = join(tmp.path, "env");
+  assertEquals((await mkvenv(["-p", PY.exe, "--without-pip", env])).code, 0);
+  const stage = join(env, ".mkvenv-stage");
+  await Deno.mkdir(join(stage, "bin"), { recursive: true });
+  await Deno.writeTextFile(join(stage, "notes.txt"), "mine\n");
+  const before = tree(env);
+  const r = await mkvenv(["-p", PY.exe, "--without-pip", "--upgrade", env]);
+  assertEquals(r.code, 1, r.stderr);
+  assertMatch(
+    errorLine(r.stderr),
+    /Refusing to remove ".*env\/\.mkvenv-stage", .*: it holds "notes\.txt", .*move it out of ".*env" and run again$/,
+  );
+  assertEquals(tree(env), before, "nothing changed");
+  // What a killed build leaves (a venv's entries only) is removed, and the build goes on.
+  await Deno.remove(join(stage, "notes.txt"));
+  await Deno.writeTextFile(join(stage, "pyvenv.cfg"), "home = /x\n");
+  const again = await mkvenv(["-p", PY.exe, "--without-pip", "--upgrade", env]);
+  assertEquals(again.code, 0, again.stderr);
+  assert((await Deno.lstat(stage).catch(() => null)) === null);
+  await venvWorks(env);
+});
