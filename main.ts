@@ -9,7 +9,7 @@ import { formatInterpreterList, listInterpreters } from "./lib/discovery/discove
 import { checkpoint, runInterruptCleanups } from "./lib/disk/interrupt.ts";
 import { MKVENV_VERSION } from "./lib/version.ts";
 import { cacheRoot } from "./lib/disk/cache.ts";
-import { environmentError } from "./lib/disk/disk.ts";
+import { environmentError, openWasAbandoned } from "./lib/disk/disk.ts";
 import { currentDir, envVar } from "./lib/disk/process_env.ts";
 import { q } from "./lib/errors.ts";
 
@@ -160,8 +160,9 @@ function handleSignals(): void {
 if (import.meta.main) {
   handleSignals();
   const status = await main(Deno.args);
-  // A failure exits at once: a probe that timed out may leave a grandchild holding its pipes.
-  if (status !== 0) Deno.exit(status);
+  // A failure exits at once: a probe that timed out may leave a grandchild holding its pipes;
+  // so does a run that gave up an open (a named pipe swapped in), whose thread still waits.
+  if (status !== 0 || openWasAbandoned()) Deno.exit(status);
   // Success ends normally, which lets Deno store the V8 code cache of these modules (Deno.exit
   // skips that): the next run saves 4-5 ms of compiling.
 }

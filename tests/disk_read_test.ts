@@ -1,6 +1,11 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { NotRegularFileError, readRegularFile } from "../lib/disk/disk.ts";
+import {
+  NotRegularFileError,
+  openWasAbandoned,
+  readRegularFile,
+  readRegularFileAsync,
+} from "../lib/disk/disk.ts";
 import { tempDir } from "./_util.ts";
 
 const POSIX = Deno.build.os !== "windows";
@@ -63,4 +68,22 @@ Deno.test({
     () => readRegularFile(join(tmp.path, "zero"), { limit: 10, head: true }),
     (e: unknown) => e instanceof NotRegularFileError && e.why === "it is a device",
   );
+});
+
+Deno.test({
+  name: "readRegularFileAsync reads as readRegularFile does, and refuses a named pipe unopened",
+  ignore: !POSIX,
+}, async () => {
+  await using tmp = await tempDir();
+  const file = join(tmp.path, "f");
+  Deno.writeTextFileSync(file, "3.12\n");
+  const read = await readRegularFileAsync(file, { limit: 64, head: true, wait: 100 });
+  assert.equal(new TextDecoder().decode(read.bytes), "3.12\n");
+  const pipe = join(tmp.path, "pipe");
+  assert.ok(new Deno.Command("mkfifo", { args: [pipe] }).outputSync().success);
+  await assert.rejects(
+    () => readRegularFileAsync(pipe, { limit: 64, wait: 100 }),
+    (e: unknown) => e instanceof NotRegularFileError && e.why === "it is a named pipe",
+  );
+  assert.equal(openWasAbandoned(), false, "nothing was opened and given up");
 });

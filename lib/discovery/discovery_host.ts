@@ -7,7 +7,7 @@ import { type PathApi, posix, win32 } from "../disk/paths.ts";
 import { type InterpreterInfo, type Platform, runProbe } from "./interpreter.ts";
 import { cachedBaseFacts, probeCached } from "./interpreter_cache.ts";
 import { currentDir, envVar } from "../disk/process_env.ts";
-import { fsReason, readRegularFile } from "../disk/disk.ts";
+import { fsReason, readRegularFileAsync } from "../disk/disk.ts";
 import { currentUid } from "../disk/cache.ts";
 import { q } from "../errors.ts";
 
@@ -26,9 +26,9 @@ export interface DiscoveryHost {
   readDir(path: string): Promise<string[] | null>;
   /**
    * At most `limit` bytes of the regular file as text, or null when it cannot be read. With
-   * `mine`, a file owned by neither this user nor root is not read either: it is a file found
-   * by looking upward (`.python-version`), which may sit in a directory others can write, and
-   * it may name a program to run. A warning says so.
+   * `mine`, a file another user left in a directory they do not own (`/tmp/.python-version`)
+   * is not read either: it is found by looking upward and may name a program to run. A
+   * warning says so.
    */
   readText(path: string, limit: number, options?: { mine?: boolean }): Promise<string | null>;
   /** The path with links resolved, or `path` itself when that fails. */
@@ -60,6 +60,35 @@ export interface HostOptions {
 
 function platformOf(os: typeof Deno.build.os): Platform {
   return os === "windows" ? "windows" : os === "darwin" ? "darwin" : "linux";
+}
+
+/**
+ * Why a version file found by looking upward is not followed: the link or the file belongs to
+ * another user who does not own the directory it is in (one left in /tmp); null when it may
+ * be followed (this user's or root's, or its directory's owner's: a workspace of theirs this
+ * user works in, as a root container building a bind-mounted checkout does). Checked before
+ * the file is opened. Throws what `lstat` throws (nothing there).
+ */
+function foreignOwner(path: string): string | null {
+  const me = currentUid();
+  if (me === null) return null;
+  const dirOwner = (dir: string) => {
+    try {
+      return Deno.statSync(dir).uid;
+    } catch {
+      return null;
+    }
+  };
+  const entries: [string, Deno.FileInfo][] = [["it", Deno.lstatSync(path)]];
+  if (entries[0]![1].isSymlink) entries.push(["the file it leads to", Deno.statSync(path)]);
+  for (const [what, st] of entries) {
+    const uid = st.uid;
+    if (uid === null || uid === me || uid === 0) continue;
+    const dir = what === "it" ? posix.dirname(path) : posix.dirname(Deno.realPathSync(path));
+    if (dirOwner(dir) === uid) continue;
+    return `${what} belongs to user ${uid}, who does not own ${q(dir)}`;
+  }
+  return null;
 }
 
 /** The host backed by Deno: real files, real subprocesses, the probe cache. */
@@ -106,23 +135,25 @@ export function denoHost(options: HostOptions = {}): DiscoveryHost {
         return Promise.resolve(null);
       }
     },
-    readText(path, limit, { mine = false } = {}) {
+    async readText(path, limit, { mine = false } = {}) {
       try {
-        const { bytes, uid } = readRegularFile(path, { limit, head: true });
-        const me = currentUid();
-        if (mine && uid !== null && me !== null && uid !== me && uid !== 0) {
+        const owner = mine ? foreignOwner(path) : null;
+        if (owner !== null) {
           if (!warned.has(path)) {
             warned.add(path);
             (options.warn ?? options.log)?.(
-              `not reading ${q(path)}: it belongs to user ${uid}, not to you or root, and could ` +
-                `make mkvenv run a program of theirs; pass -p/--python to choose the interpreter`,
+              `not reading ${q(path)}: ${owner}, and could make mkvenv run a program of ` +
+                `theirs; remove it, or choose the interpreter with -p/--python or MKVENV_PYTHON`,
             );
           }
-          return Promise.resolve(null);
+          return null;
         }
-        return Promise.resolve(new TextDecoder().decode(bytes));
+        // Off the main thread and given up after a while: a file in a directory another user
+        // can write may become a named pipe between the check and the open.
+        const { bytes } = await readRegularFileAsync(path, { limit, head: true });
+        return new TextDecoder().decode(bytes);
       } catch {
-        return Promise.resolve(null);
+        return null;
       }
     },
     realPath(path) {

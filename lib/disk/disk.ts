@@ -56,45 +56,107 @@ export interface RegularFileRead {
   uid: number | null;
 }
 
+/** What `readRegularFile` reads: at most `limit` bytes, or with `head` the first `limit`. */
+export interface ReadLimit {
+  limit: number;
+  head?: boolean;
+}
+
+/** The regular file `path` is (links followed), or why it is not read. */
+function regularFileStat(path: string, { limit, head = false }: ReadLimit): Deno.FileInfo {
+  const seen = Deno.statSync(path);
+  if (!seen.isFile) throw new NotRegularFileError(path, `it is ${kindOf(seen)}`);
+  if (!head && seen.size > limit) throw tooLarge(path, limit);
+  return seen;
+}
+
+function tooLarge(path: string, limit: number): NotRegularFileError {
+  return new NotRegularFileError(path, `it holds more than ${limit} bytes`);
+}
+
+/** Read the opened `file`, which must still be the regular file `seen` describes. */
+function readOpened(
+  file: Deno.FsFile,
+  path: string,
+  seen: Deno.FileInfo,
+  { limit, head = false }: ReadLimit,
+): RegularFileRead {
+  const opened = file.statSync();
+  if (!opened.isFile || !sameInode(opened, seen)) {
+    throw new NotRegularFileError(path, "it was replaced while mkvenv opened it");
+  }
+  // One byte more than allowed tells a file that grew past the limit from one that did not.
+  const cap = head ? limit : limit + 1;
+  let buffer = new Uint8Array(Math.min(cap, opened.size + 1));
+  let filled = 0;
+  for (;;) {
+    if (filled === buffer.length) {
+      if (buffer.length === cap) break;
+      const larger = new Uint8Array(Math.min(cap, buffer.length * 2));
+      larger.set(buffer);
+      buffer = larger;
+    }
+    const n = file.readSync(buffer.subarray(filled));
+    if (n === null) break;
+    filled += n;
+  }
+  if (filled > limit) throw tooLarge(path, limit);
+  return { bytes: buffer.subarray(0, filled), uid: opened.uid };
+}
+
 /**
  * Read the regular file at `path` (links followed): at most `limit` bytes, or with `head` its
  * first `limit` bytes whatever its size. Nothing else is ever opened: a named pipe would block
  * the open (and Ctrl-C with it, for a synchronous call), a device such as /dev/zero would never
- * end, and an entry another user swaps in between the check and the open is caught by its
- * inode. Throws `NotRegularFileError` for those, else what the file system throws.
+ * end, and an entry swapped in between the check and the open is caught by its inode. Only a
+ * user who can write the file's directory can swap it at all: for a file such a user may
+ * control, use `readRegularFileAsync`. Throws `NotRegularFileError` for those, else what the
+ * file system throws.
  */
-export function readRegularFile(
-  path: string,
-  options: { limit: number; head?: boolean },
-): RegularFileRead {
-  const { limit, head = false } = options;
-  const seen = Deno.statSync(path);
-  if (!seen.isFile) throw new NotRegularFileError(path, `it is ${kindOf(seen)}`);
-  const tooLarge = () => new NotRegularFileError(path, `it holds more than ${limit} bytes`);
-  if (!head && seen.size > limit) throw tooLarge();
+export function readRegularFile(path: string, options: ReadLimit): RegularFileRead {
+  const seen = regularFileStat(path, options);
   const file = Deno.openSync(path);
   try {
-    const opened = file.statSync();
-    if (!opened.isFile || !sameInode(opened, seen)) {
-      throw new NotRegularFileError(path, "it was replaced while mkvenv opened it");
-    }
-    // One byte more than allowed tells a file that grew past the limit from one that did not.
-    const cap = head ? limit : limit + 1;
-    let buffer = new Uint8Array(Math.min(cap, opened.size + 1));
-    let filled = 0;
-    for (;;) {
-      if (filled === buffer.length) {
-        if (buffer.length === cap) break;
-        const larger = new Uint8Array(Math.min(cap, buffer.length * 2));
-        larger.set(buffer);
-        buffer = larger;
-      }
-      const n = file.readSync(buffer.subarray(filled));
-      if (n === null) break;
-      filled += n;
-    }
-    if (filled > limit) throw tooLarge();
-    return { bytes: buffer.subarray(0, filled), uid: opened.uid };
+    return readOpened(file, path, seen, options);
+  } finally {
+    file.close();
+  }
+}
+
+let abandoned = false;
+
+/**
+ * Whether an open was given up (`readRegularFileAsync`): its thread still waits, so the process
+ * must end with `Deno.exit`, which does not wait for it.
+ */
+export function openWasAbandoned(): boolean {
+  return abandoned;
+}
+
+/**
+ * `readRegularFile` for a file in a directory another user may write: a named pipe they swap
+ * in between the check and the open would block that open until a writer comes. The open runs
+ * off the main thread and is given up after `wait` ms (default 2000), so the run goes on (and
+ * Ctrl-C still works meanwhile). Throws as `readRegularFile`.
+ */
+export async function readRegularFileAsync(
+  path: string,
+  options: ReadLimit & { wait?: number },
+): Promise<RegularFileRead> {
+  const seen = regularFileStat(path, options);
+  const opening = Deno.open(path);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const gaveUp = new Promise<null>((resolve) => {
+    timer = setTimeout(() => resolve(null), options.wait ?? 2000);
+  });
+  const file = await Promise.race([opening, gaveUp]).finally(() => clearTimeout(timer));
+  if (file === null) {
+    abandoned = true;
+    opening.then((late) => late.close(), () => {});
+    throw new NotRegularFileError(path, "it did not open in time (a named pipe swapped in?)");
+  }
+  try {
+    return readOpened(file, path, seen, options);
   } finally {
     file.close();
   }

@@ -121,7 +121,8 @@ Deno.test({
 });
 
 Deno.test({
-  name: "a .python-version that is a named pipe is passed over, another user's is not read",
+  name:
+    "a .python-version that is a named pipe is passed over, one another user left in /tmp is not read",
   ignore: !ROOT_ON_LINUX,
 }, async () => {
   await using tmp = await tempDir();
@@ -147,7 +148,7 @@ Deno.test({
   assert.equal(r.code, 0, r.stderr);
   assert.match(
     r.stderr,
-    /^mkvenv: warning: not reading ".*shared\/\.python-version": it belongs to user \d+, not to you or root, .*-p\/--python/m,
+    /^mkvenv: warning: not reading ".*shared\/\.python-version": it belongs to user \d+, who does not own ".*shared", .*-p\/--python/m,
   );
   assert.throws(() => Deno.statSync(mark), Deno.errors.NotFound, "their program never ran");
   await venvWorks(join(project, "env"));
@@ -158,6 +159,34 @@ Deno.test({
   assert.equal(used.code, 1, used.stderr);
   assert.match(errorLine(used.stderr), /python3/);
   assert.ok(Deno.statSync(mark).isFile, "the version file was followed");
+  Deno.removeSync(mark);
+
+  // A workspace of theirs, their file in their directory (root in a container building a
+  // bind-mounted checkout): followed, as pyenv would.
+  const workspace = join(tmp.path, "workspace");
+  Deno.mkdirSync(join(workspace, "sub"), { recursive: true });
+  Deno.writeTextFileSync(join(workspace, ".python-version"), `${theirs}\n`);
+  Deno.chownSync(workspace, nobody, null);
+  Deno.chownSync(join(workspace, ".python-version"), nobody, null);
+  const theirWorkspace = await bounded(["--without-pip", "env"], {
+    cwd: join(workspace, "sub"),
+    env,
+  });
+  assert.equal(theirWorkspace.code, 1, theirWorkspace.stderr);
+  assert.doesNotMatch(theirWorkspace.stderr, /warning/);
+  assert.ok(Deno.statSync(mark).isFile, "their workspace's version file was followed");
+  Deno.removeSync(mark);
+
+  // Their link to a file of root's, whose relative line would lead into their directory.
+  Deno.removeSync(versionFile);
+  const rootsFile = join(tmp.path, "roots-version");
+  Deno.writeTextFileSync(rootsFile, "./python3\n");
+  Deno.symlinkSync(rootsFile, versionFile);
+  new Deno.Command("chown", { args: ["-h", String(nobody), versionFile] }).outputSync();
+  const linked = await bounded(["--without-pip", "env4"], { cwd: project, env });
+  assert.equal(linked.code, 0, linked.stderr);
+  assert.match(linked.stderr, /not reading ".*\.python-version": it belongs to user \d+/);
+  assert.throws(() => Deno.statSync(mark), Deno.errors.NotFound, "their program never ran");
 
   // A named pipe in its place is no file: the default search, at once.
   Deno.removeSync(versionFile);
@@ -165,4 +194,59 @@ Deno.test({
   const piped = await bounded(["--without-pip", "env3"], { cwd: project, env });
   assert.equal(piped.code, 0, piped.stderr);
   await venvWorks(join(project, "env3"));
+});
+
+Deno.test({
+  name: "a .python-version another user keeps swapping for a named pipe never hangs a run",
+  ignore: !ROOT_ON_LINUX,
+}, async () => {
+  await using tmp = await tempDir();
+  // Their directory, above ours: their file is followed, and they can race the open.
+  const theirs = join(tmp.path, "theirs");
+  const ours = join(theirs, "ours");
+  Deno.mkdirSync(ours, { recursive: true });
+  Deno.chownSync(
+    theirs,
+    Number(new TextDecoder().decode(
+      new Deno.Command("id", { args: ["-u", "nobody"] }).outputSync().stdout,
+    )),
+    null,
+  );
+  await Deno.chmod(tmp.path, 0o755);
+  const swapper = new Deno.Command("setpriv", {
+    args: [
+      "--reuid=nobody",
+      "--regid=nogroup",
+      "--clear-groups",
+      "/usr/bin/python3.11",
+      "-c",
+      `import os
+d = ${JSON.stringify(theirs)}
+while True:
+    open(d + "/r", "w").write("3.12\\n"); os.rename(d + "/r", d + "/.python-version")
+    if os.path.lexists(d + "/f"): os.unlink(d + "/f")
+    os.mkfifo(d + "/f"); os.rename(d + "/f", d + "/.python-version")`,
+    ],
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  try {
+    for (let i = 0; i < 8; i++) {
+      const r = await bounded(["--list-pythons"], { cwd: ours });
+      assert.notEqual(r.code, 137, `run ${i} hung: ${r.stderr}`);
+      assert.ok(r.code === 0 || r.code === 1, r.stderr);
+    }
+  } finally {
+    try {
+      swapper.kill("SIGKILL");
+    } catch {
+      // it ended by itself: its error is shown below
+    }
+    const out = await swapper.output();
+    assert.equal(
+      out.code,
+      137,
+      `the swapper stopped early: ${new TextDecoder().decode(out.stderr)}`,
+    );
+  }
 });
