@@ -229,3 +229,22 @@ Deno.test("readWheel() refuses an unknown Wheel-Version, a missing .dist-info, a
   await rejects({ ...GOOD, name: "other" }, /does not match the file name/);
   await rejects(encoder.encode("not a zip"), /not a valid ZIP archive/);
 });
+
+Deno.test("readWheel() refuses a wheel that unpacks to more than 512 MiB before inflating it", async () => {
+  const bytes = buildWheel({
+    name: "demo",
+    version: "1.0",
+    files: { "demo/__init__.py": "x = 1\n" },
+  });
+  // Declare 2 GiB for the first member in the central directory (its size field at +24).
+  const patched = bytes.slice();
+  const dv = new DataView(patched.buffer);
+  let at = patched.length - 22;
+  at = dv.getUint32(at + 16, true); // the central directory's offset, from the end record
+  dv.setUint32(at + 24, 0x7fffffff, true);
+  await assert.rejects(
+    () => readWheel(patched, "/x/demo-1.0-py3-none-any.whl"),
+    (e: unknown) =>
+      e instanceof BuildError && /unpacks to \d+ bytes, more than the 536870912/.test(e.message),
+  );
+});

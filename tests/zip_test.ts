@@ -112,3 +112,30 @@ Deno.test("readZipEntries() rejects bytes that are not an archive", () => {
   assert.throws(() => readZipEntries(encoder.encode("not a zip at all")), ZipError);
   assert.throws(() => readZipEntries(new Uint8Array(100)), ZipError);
 });
+
+Deno.test(
+  "readZipEntry() stops inflating once a member passes the size its header declares",
+  DEV_PYTHONS,
+  async () => {
+    const dir = await Deno.makeTempDir();
+    try {
+      // 64 MB of zeros deflate to 64 KB: a header declaring 1000 bytes must stop it early.
+      const script = "import sys, zipfile\n" +
+        "with zipfile.ZipFile(sys.argv[1], 'w', zipfile.ZIP_DEFLATED) as z:\n" +
+        "    z.writestr('bomb.txt', bytes(64 * 1024 * 1024))\n";
+      const out = await run(PY312, ["-c", script, `${dir}/b.zip`]);
+      assert.equal(out.code, 0, out.stderr);
+      const zip = await Deno.readFile(`${dir}/b.zip`);
+      const [entry] = readZipEntries(zip);
+      await assert.rejects(
+        () => readZipEntry(zip, { ...entry!, size: 1000 }),
+        (e: unknown) =>
+          e instanceof ZipError &&
+          /"bomb\.txt" does not inflate: it inflates to more than the 1000 bytes/.test(e.message),
+      );
+      assert.equal((await readZipEntry(zip, entry!)).length, 64 * 1024 * 1024, "as declared: read");
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);

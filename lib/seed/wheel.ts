@@ -262,6 +262,9 @@ export interface Wheel {
   guiScripts: EntryPoint[];
 }
 
+/** The most a seed wheel may unpack to: pip's unpacks to 9 MB, and all of it is held in memory. */
+const UNPACKED_LIMIT = 512 * 1024 * 1024;
+
 const SCHEMES = new Set<WheelCategory>(["purelib", "platlib", "scripts", "headers", "data"]);
 
 function unsafePath(path: string): boolean {
@@ -291,7 +294,12 @@ export async function readWheel(
   const contents = new Map<string, Uint8Array>();
   const modes = new Map<string, number | null>();
   try {
-    for (const entry of readZipEntries(bytes)) {
+    const entries = readZipEntries(bytes);
+    const unpacked = entries.reduce((sum, entry) => sum + entry.size, 0);
+    if (unpacked > UNPACKED_LIMIT) {
+      fail(`it unpacks to ${unpacked} bytes, more than the ${UNPACKED_LIMIT} mkvenv unpacks`);
+    }
+    for (const entry of entries) {
       if (entry.name.endsWith("/")) continue;
       if (unsafePath(entry.name)) fail(`it holds the unsafe path ${q(entry.name)}`);
       if (contents.has(entry.name)) fail(`it holds ${q(entry.name)} twice`);
