@@ -17,7 +17,7 @@ import { BuildError, errorText, q } from "../errors.ts";
 import { posix, win32 } from "./paths.ts";
 import { currentDir, envVar } from "./process_env.ts";
 import { onInterrupt } from "./interrupt.ts";
-import { kindOf } from "./disk.ts";
+import { kindOf, NotRegularFileError, readRegularFile } from "./disk.ts";
 
 /** Environment lookup, injectable for tests. */
 export type Env = (name: string) => string | undefined;
@@ -370,6 +370,9 @@ export function ensureCacheDir(root: string, dir: string, log?: (line: string) =
   }
 }
 
+/** The largest cache text read: the biggest mkvenv writes (a wheel's file list) is 200 KB. */
+const CACHE_TEXT_LIMIT = 64 * 1024 * 1024;
+
 /**
  * The text of the cache file `path` (its directory already trusted) when mkvenv can trust it;
  * else null, with why said with `log` unless it is merely missing. Never throws.
@@ -381,8 +384,9 @@ export function readCacheText(path: string, log?: (line: string) => void): strin
     return null;
   }
   try {
-    return Deno.readTextFileSync(path);
-  } catch {
+    return new TextDecoder().decode(readRegularFile(path, { limit: CACHE_TEXT_LIMIT }).bytes);
+  } catch (e: unknown) {
+    if (e instanceof NotRegularFileError) log?.(`the cache entry ${path} is not used: ${e.why}`);
     return null;
   }
 }

@@ -11,7 +11,7 @@ import { dirname, join, PATH_LIMIT } from "../disk/paths.ts";
 import { cacheRoot, discardCachePath, openCache } from "../disk/cache.ts";
 import { launcherName, peMachine, type WindowsMachine } from "./console_scripts.ts";
 import { BuildError, errorText, q } from "../errors.ts";
-import { fsReason, NotRegularFileError, readRegularFile } from "../disk/disk.ts";
+import { fsReason, lstatOrNull, NotRegularFileError, readRegularFile } from "../disk/disk.ts";
 import { FilePlacer, installModes, type LinkMode, processUmask } from "../disk/file_links.ts";
 import type { InterpreterInfo } from "../discovery/interpreter.ts";
 import { computeLayout, defaultBuildOptions, pathFor, type VenvLayout } from "../venv/layout.ts";
@@ -474,7 +474,11 @@ export function outdatedSeedFiles(
 ): string[] {
   const path = pathFor(layout.platform);
   const purelib = layout.purelibDir;
-  const inside = (p: string) => p.startsWith(layout.envDir + path.sep) && p !== purelib;
+  // What pip's own uninstall of the old version would remove: entries of site-packages, and
+  // files (never a directory: a crafted `../../../lib` line) directly in the scripts directory.
+  const inside = (p: string) =>
+    p.startsWith(purelib + path.sep) ||
+    (path.dirname(p) === layout.binDir && lstatOrNull(p)?.isDirectory !== true);
   const out = new Set<string>();
   for (const pkg of plan.packages) {
     const present = installedSeed(purelib, pkg);

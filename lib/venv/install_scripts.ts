@@ -4,7 +4,7 @@
  * the file it lands in (as mkvenv's own activation scripts are).
  */
 import { BuildError, q } from "../errors.ts";
-import { fsReason, NotRegularFileError, readRegularFile } from "../disk/disk.ts";
+import { fsReason, kindOf, NotRegularFileError, readRegularFile } from "../disk/disk.ts";
 import { join } from "../disk/paths.ts";
 import type { VenvContext } from "./context.ts";
 import { pathFor } from "./layout.ts";
@@ -76,28 +76,49 @@ function fillPlaceholders(
   });
 }
 
-/** Every file below `dir`, as paths relative to it (`/`-separated), sorted. */
 /** The largest script file read: the whole file is held in memory to fill its placeholders. */
 const SCRIPT_LIMIT = 64 * 1024 * 1024;
 
+/**
+ * Every file below `dir`, as paths relative to it (`/`-separated), sorted. As `os.walk` in
+ * CPython's `install_scripts`, a link to a directory is not followed (a link to a file is).
+ * Throws `BuildError` for a directory that cannot be listed, a link to nothing, and a named
+ * pipe, socket or device, which CPython would open and wait on or copy from forever.
+ */
 function filesBelow(dir: string, rel = ""): { rel: string; mode: number }[] {
   const found: { rel: string; mode: number }[] = [];
-  const entries = [...Deno.readDirSync(rel === "" ? dir : join(dir, rel))].sort((a, b) =>
-    a.name < b.name ? -1 : a.name > b.name ? 1 : 0
-  );
+  const here = rel === "" ? dir : join(dir, rel);
+  let entries: Deno.DirEntry[];
+  try {
+    entries = [...Deno.readDirSync(here)];
+  } catch (e: unknown) {
+    throw new BuildError(
+      `Cannot read the scripts in ${q(here)}: ${fsReason(e)}; make it readable or remove it`,
+      { cause: e },
+    );
+  }
+  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   for (const entry of entries) {
     const child = rel === "" ? entry.name : `${rel}/${entry.name}`;
+    const path = join(dir, child);
     let st: Deno.FileInfo;
     try {
-      st = Deno.statSync(join(dir, child));
+      st = Deno.statSync(path);
     } catch (e: unknown) {
       const why = e instanceof Deno.errors.NotFound
         ? "it is a symbolic link to nothing; remove it or make it lead to a script"
         : fsReason(e);
-      throw new BuildError(`Cannot read the script ${q(join(dir, child))}: ${why}`, { cause: e });
+      throw new BuildError(`Cannot read the script ${q(path)}: ${why}`, { cause: e });
     }
-    if (st.isDirectory) found.push(...filesBelow(dir, child));
-    else if (st.isFile) found.push({ rel: child, mode: (st.mode ?? 0o644) & 0o7777 });
+    if (st.isDirectory) {
+      if (!entry.isSymlink) found.push(...filesBelow(dir, child));
+    } else if (st.isFile) {
+      found.push({ rel: child, mode: (st.mode ?? 0o644) & 0o7777 });
+    } else {
+      throw new BuildError(
+        `Cannot read the script ${q(path)}: it is ${kindOf(st)}, not a file; remove it`,
+      );
+    }
   }
   return found;
 }
@@ -137,8 +158,14 @@ export function installScriptsFrom(context: VenvContext, dir: string): void {
     let rootInfo: Deno.FileInfo | null = null;
     try {
       rootInfo = Deno.statSync(root);
-    } catch {
-      // no such subdirectory: nothing of this kind to install
+    } catch (e: unknown) {
+      // No such subdirectory: nothing of this kind to install. Anything else is said.
+      if (!(e instanceof Deno.errors.NotFound)) {
+        throw new BuildError(
+          `Cannot read the scripts in ${q(root)}: ${fsReason(e)}; make it readable or remove it`,
+          { cause: e },
+        );
+      }
     }
     if (!rootInfo?.isDirectory) continue;
     for (const file of filesBelow(root)) {

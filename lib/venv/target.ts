@@ -6,7 +6,15 @@
  */
 import { BuildError, q } from "../errors.ts";
 import type { FoundInterpreter } from "../discovery/discovery.ts";
-import { kindOf, lstatOrNull, makeDirs, readRegularFile, resolvedPath } from "../disk/disk.ts";
+import {
+  fsReason,
+  kindOf,
+  lstatOrNull,
+  makeDirs,
+  NotRegularFileError,
+  readRegularFile,
+  resolvedPath,
+} from "../disk/disk.ts";
 import { foreignEntry } from "./foreign_entries.ts";
 import type { InterpreterInfo } from "../discovery/interpreter.ts";
 import { type BuildOptions, computeLayout, pathFor, type VenvLayout } from "./layout.ts";
@@ -153,13 +161,23 @@ export function commandLine(
   return windows ? windowsCommandLine(args) : posixCommandLine(args);
 }
 
-/** For `--upgrade`: keep the prompt and system-site setting of the existing venv. */
+/**
+ * For `--upgrade`: keep the prompt and system-site setting of the existing venv. Throws
+ * `BuildError` when its pyvenv.cfg is there but cannot be read: silently dropping them would
+ * change the venv.
+ */
 function optionsKeptOnUpgrade(cfgPath: string, options: BuildOptions): BuildOptions {
   let text: string;
   try {
     text = new TextDecoder().decode(readRegularFile(cfgPath, { limit: CFG_LIMIT }).bytes);
-  } catch {
-    return options;
+  } catch (e: unknown) {
+    if (e instanceof Deno.errors.NotFound) return options;
+    const why = e instanceof NotRegularFileError ? e.why : fsReason(e);
+    throw new BuildError(
+      `Cannot read ${q(cfgPath)} to keep its prompt and settings on --upgrade: ${why}; make ` +
+        `it readable, or build the venv afresh with --clear`,
+      { cause: e },
+    );
   }
   const cfg = parsePyvenvCfg(text);
   const prompt = cfg.get("prompt");

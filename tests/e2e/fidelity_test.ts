@@ -422,3 +422,31 @@ Deno.test("re-use and --upgrade upgrade an older pip to the bundled one and leav
     }
   }
 });
+
+Deno.test("an older pip whose RECORD names a directory outside site-packages: only pip's files go", async () => {
+  const py = pyenvPython("3.12");
+  await using tmp = await tempDir();
+  const env = join(tmp.path, "env");
+  assertEquals((await mkvenv(["-p", py.exe, env])).code, 0);
+  const older = join(pyenvPython("3.10").prefix, "lib", "python3.10", "ensurepip", "_bundled");
+  const put = await run(join(env, "bin", "python"), [
+    "-m",
+    "pip",
+    "install",
+    "--no-index",
+    "--find-links",
+    older,
+    "pip==23.0.1",
+  ]);
+  assertEquals(put.code, 0, put.stderr);
+  const site = join(env, "lib", "python3.12", "site-packages");
+  const record = join(site, "pip-23.0.1.dist-info", "RECORD");
+  await Deno.writeTextFile(record, "../../../lib,,\n../../../bin,,\n", { append: true });
+  await Deno.writeTextFile(join(site, "mine.py"), "x = 1\n");
+  const r = await mkvenv(["-p", py.exe, "--upgrade", env]);
+  assertEquals(r.code, 0, r.stderr);
+  assertEquals((await pipState(env, "3.12"))[0], "23.2.1");
+  assertEquals(await Deno.readTextFile(join(site, "mine.py")), "x = 1\n", "lib/ kept");
+  const check = await run(join(env, "bin", "python"), ["-m", "pip", "check"]);
+  assertEquals(check.code, 0, check.stdout + check.stderr);
+});

@@ -14,7 +14,15 @@ import {
 import { join } from "node:path";
 import { BuildError, create } from "../../lib/mod.ts";
 import { HOSTILE_NAME, readBatch, readPowershell } from "../_shells.ts";
-import { mkvenv, pyenvPython, run, SHARED_TEST_CACHE, tempDir, tree } from "../_util.ts";
+import {
+  mkvenv,
+  MKVENV_COMMAND,
+  pyenvPython,
+  run,
+  SHARED_TEST_CACHE,
+  tempDir,
+  tree,
+} from "../_util.ts";
 
 const PY = pyenvPython("3.12");
 const BASE = { python: PY.exe, cacheDir: SHARED_TEST_CACHE, symlinks: true };
@@ -169,4 +177,44 @@ Deno.test("--scripts DIR installs them from the command line; --upgrade replaces
   assert(!(await Deno.lstat(join(tmp.path, "x")).catch(() => null)));
   const help = await mkvenv(["--help"]);
   assertMatch(help.stdout, /--scripts DIR/);
+});
+
+Deno.test({
+  name:
+    "--scripts: a named pipe is refused at once, a link to a directory is not followed (os.walk)",
+  ignore: Deno.build.os === "windows",
+}, async () => {
+  await using tmp = await tempDir();
+  const scripts = join(tmp.path, "scripts");
+  await Deno.mkdir(join(scripts, "common", "sub"), { recursive: true });
+  await Deno.writeTextFile(join(scripts, "common", "sub", "a.sh"), "echo __VENV_NAME__\n");
+  // A loop: followed, it would nest common/loop/loop/... until the path is too long.
+  await Deno.symlink("..", join(scripts, "common", "loop"));
+  const env = join(tmp.path, "env");
+  const ok = await mkvenv(["-p", PY.exe, "--without-pip", "--scripts", scripts, env]);
+  assertEquals(ok.code, 0, ok.stderr);
+  assertEquals(Deno.readTextFileSync(join(env, "bin", "sub", "a.sh")), "echo env\n");
+  assert(!(await Deno.lstat(join(env, "bin", "loop")).catch(() => null)), "the link not walked");
+
+  const fifo = join(scripts, "common", "pipe");
+  assert((await run("mkfifo", [fifo])).code === 0);
+  const before = tree(tmp.path);
+  const r = await run("timeout", [
+    "-s",
+    "KILL",
+    "60",
+    ...MKVENV_COMMAND,
+    "-p",
+    PY.exe,
+    "--without-pip",
+    "--scripts",
+    scripts,
+    join(tmp.path, "env2"),
+  ], { env: { MKVENV_CACHE_DIR: SHARED_TEST_CACHE } });
+  assertEquals(r.code, 1, r.stderr);
+  assertMatch(
+    r.stderr,
+    /^mkvenv: error: Cannot read the script ".*common\/pipe": it is a named pipe, not a file; remove it\n$/,
+  );
+  assertEquals(tree(tmp.path), before, "nothing made");
 });

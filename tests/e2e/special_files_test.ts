@@ -250,3 +250,23 @@ while True:
     );
   }
 });
+
+Deno.test("--upgrade with a pyvenv.cfg it cannot read stops, rather than drop the prompt it keeps", async () => {
+  await using tmp = await tempDir();
+  const made = await bounded(
+    ["-p", PY.exe, "--without-pip", "--prompt", "KEEP", "--system-site-packages", "env"],
+    { cwd: tmp.path },
+  );
+  assert.equal(made.code, 0, made.stderr);
+  const cfg = join(tmp.path, "env", "pyvenv.cfg");
+  // Larger than any pyvenv.cfg venv writes: not read (as one this user may not read).
+  Deno.writeTextFileSync(cfg, Deno.readTextFileSync(cfg) + "#".repeat(2 * 1024 * 1024) + "\n");
+  const before = tree(tmp.path);
+  const r = await bounded(["-p", PY.exe, "--without-pip", "--upgrade", "env"], { cwd: tmp.path });
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(
+    errorLine(r.stderr),
+    /Cannot read ".*env\/pyvenv\.cfg" to keep its prompt and settings on --upgrade: it holds more than 1048576 bytes; .*--clear$/,
+  );
+  assert.deepEqual(tree(tmp.path), before, "nothing changed");
+});
