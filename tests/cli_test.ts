@@ -51,6 +51,7 @@ Deno.test("parseCli() refuses what argparse refuses, with its words", () => {
     [["--prompt"], /--prompt: expected one argument/],
     [["--clear=yes", "x"], /ignored explicit argument/],
     [["-p", "3.12", "--python=3.13", "x"], /-p\/--python: given twice \("3.12" and "3.13"\)/],
+    [["--pip-wheel", "", "x"], /argument --pip-wheel: expected the path of a \.whl file/],
   ];
   for (const [argv, message] of cases) {
     assertThrows(

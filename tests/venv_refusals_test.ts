@@ -71,6 +71,12 @@ Deno.test("venvDirectoryRefusal() says what venv's ensure_directories would rais
     ),
     true,
   );
+  assertEquals(
+    refusal({ "/w/env": "dir", "/f": "file", "/w/env/bin": { link: "/f" } })?.startsWith(
+      "Unable to create directory '/w/env/bin': it is a symbolic link to a file;",
+    ),
+    true,
+  );
   // With --clear, venv empties the directory first: only the directory itself counts.
   assertEquals(refusal({ "/w/env": "dir", "/w/env/bin": "file" }, true), null);
   // venv links lib64 only where nothing resolves: a link to nothing stops it.

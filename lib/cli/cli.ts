@@ -134,7 +134,11 @@ export const OPTIONS: readonly OptionSpec[] = [
     value: "PATH",
     help:
       "Seed from this pip (or setuptools) wheel instead of the interpreter's own; may be repeated (default: $MKVENV_PIP_WHEEL, a list like PATH).",
-    apply: (r, v) => r.pipWheels.push(v),
+    apply: (r, v) => {
+      // An empty value would name the working directory.
+      if (v === "") throw new UsageError("argument --pip-wheel: expected the path of a .whl file");
+      r.pipWheels.push(v);
+    },
   },
   {
     long: "link-mode",

@@ -401,9 +401,9 @@ export async function cachedWheel(
     const why = e instanceof NotRegularFileError
       ? `${e.why}; pass the path of a .whl file`
       : e instanceof Deno.errors.NotFound
-      ? "no such file"
+      ? "no such file; pass the path of a .whl file"
       : e instanceof Deno.errors.PermissionDenied
-      ? "permission denied"
+      ? "permission denied; make it readable to this user or pass another wheel"
       : fsReason(e);
     throw new BuildError(`Cannot read the wheel ${q(wheelPath)}: ${why}`, { cause: e });
   }

@@ -96,7 +96,7 @@ export function venvDirectoryRefusal(
           st.isSymlink
             ? d === layout.envDir
               ? "a symbolic link, which venv does not build through"
-              : "a symbolic link to a file"
+              : `a symbolic link to ${kindOf(disk.stat(d) ?? st)}`
             : "a file"
         }; ${REMEDY}`,
       );

@@ -270,3 +270,28 @@ Deno.test("--upgrade with a pyvenv.cfg it cannot read stops, rather than drop th
   );
   assert.deepEqual(tree(tmp.path), before, "nothing changed");
 });
+
+Deno.test({
+  name: "bin a link to a device is named as such, and a missing --pip-wheel says what to pass",
+  ignore: !POSIX,
+}, async () => {
+  await using tmp = await tempDir();
+  const made = await bounded(["-p", PY.exe, "--without-pip", "env"], { cwd: tmp.path });
+  assert.equal(made.code, 0, made.stderr);
+  Deno.removeSync(join(tmp.path, "env", "bin"), { recursive: true });
+  Deno.symlinkSync("/dev/zero", join(tmp.path, "env", "bin"));
+  const r = await bounded(["-p", PY.exe, "--without-pip", "env"], { cwd: tmp.path });
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(
+    errorLine(r.stderr),
+    /Unable to create directory '.*env\/bin': it is a symbolic link to a device; move it away/,
+  );
+  const missing = await bounded(["-p", PY.exe, "--pip-wheel", "nope.whl", "env2"], {
+    cwd: tmp.path,
+  });
+  assert.equal(missing.code, 1, missing.stderr);
+  assert.match(
+    errorLine(missing.stderr),
+    /Cannot read the wheel ".*nope\.whl": no such file; pass the path of a \.whl file$/,
+  );
+});
