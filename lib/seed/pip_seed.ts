@@ -429,15 +429,15 @@ export async function prepareSeed(
 function installedSeed(
   purelib: string,
   pkg: SeedPackage,
-): { distInfo: string; older: boolean } | null {
+): { distInfo: string; older: boolean; noRecord: boolean } | null {
   const project = normalizeName(pkg.cached.summary.name);
   const distInfo = installedDistInfo(purelib, project);
   if (distInfo === null) return null;
   const present = parseVersion(distInfo.slice(0, -".dist-info".length).split("-")[1] ?? "");
   const ours = parseVersion(pkg.cached.summary.version);
-  const older = present !== null && ours !== null && compareVersions(present, ours) < 0 &&
-    existsFile(join(purelib, distInfo, "RECORD"));
-  return { distInfo, older };
+  const newer = present !== null && ours !== null && compareVersions(present, ours) < 0;
+  const record = newer && existsFile(join(purelib, distInfo, "RECORD"));
+  return { distInfo, older: record, noRecord: newer && !record };
 }
 
 /** The text of an installed package's RECORD. Throws `BuildError` when it cannot be read. */
@@ -636,6 +636,8 @@ export interface SeedPipOptions {
    * (default true).
    */
   skipInstalled?: boolean;
+  /** Shows a warning to the user (an older package that cannot be replaced). */
+  warn?: (line: string) => void;
 }
 
 /**
@@ -655,6 +657,15 @@ export async function seedPip(
   const launchers = layout.platform === "windows" ? windowsLaunchers(plan, plan.info) : null;
   for (const pkg of plan.packages) {
     const present = options.skipInstalled === false ? null : installedSeed(layout.purelibDir, pkg);
+    if (present?.noRecord) {
+      options.warn?.(
+        `leaving ${present.distInfo} in ${q(layout.purelibDir)}: it is older than ` +
+          `${pkg.cached.summary.version}, but without a RECORD file it cannot be replaced (pip ` +
+          `could not uninstall it either); remove it and run again to get ` +
+          `${pkg.cached.summary.version}`,
+      );
+      continue;
+    }
     if (present !== null && !present.older) {
       options.log?.(`${present.distInfo} is already installed, not older: leaving it`);
       continue;

@@ -302,6 +302,7 @@ export class EnvBuilder {
       skipInstalled: build.existing && !this.clear,
       ...(linkMode ? { linkMode } : {}),
       log: this.log,
+      warn: this.warn,
     });
   }
 

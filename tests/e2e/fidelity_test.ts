@@ -450,3 +450,31 @@ Deno.test("an older pip whose RECORD names a directory outside site-packages: on
   const check = await run(join(env, "bin", "python"), ["-m", "pip", "check"]);
   assertEquals(check.code, 0, check.stdout + check.stderr);
 });
+
+Deno.test("an older pip without a readable RECORD is left with a warning that says what to do", async () => {
+  const py = pyenvPython("3.12");
+  await using tmp = await tempDir();
+  const env = join(tmp.path, "env");
+  assertEquals((await mkvenv(["-p", py.exe, env])).code, 0);
+  const older = join(pyenvPython("3.10").prefix, "lib", "python3.10", "ensurepip", "_bundled");
+  const put = await run(join(env, "bin", "python"), [
+    "-m",
+    "pip",
+    "install",
+    "--no-index",
+    "--find-links",
+    older,
+    "pip==23.0.1",
+  ]);
+  assertEquals(put.code, 0, put.stderr);
+  const record = join(env, "lib", "python3.12", "site-packages", "pip-23.0.1.dist-info", "RECORD");
+  await Deno.remove(record);
+  assertEquals((await run("mkfifo", [record])).code, 0);
+  const r = await mkvenv(["-p", py.exe, "--upgrade", env]);
+  assertEquals(r.code, 0, r.stderr);
+  assertMatch(
+    r.stderr,
+    /^mkvenv: warning: leaving pip-23\.0\.1\.dist-info in ".*site-packages": it is older than 23\.2\.1, but without a RECORD file .*remove it and run again to get 23\.2\.1$/m,
+  );
+  assertEquals((await pipState(env, "3.12"))[0], "23.0.1");
+});
