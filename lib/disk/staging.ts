@@ -232,6 +232,15 @@ export function recoverLeftovers(
     const trash = join(envDir, TRASH);
     const stagedCfg = join(envDir, STAGED_CFG);
     current = envDir;
+    // A stage holding what no build stages is not a killed run's: nothing is moved or removed.
+    const strange = isRealDir(stage) ? options.foreign?.(stage) ?? null : null;
+    if (strange !== null) {
+      throw new BuildError(
+        `Refusing to use ${q(stage)}, a name mkvenv keeps for its stage: it holds ${
+          q(strange)
+        }, which mkvenv does not stage; move it out of ${q(envDir)} and run again`,
+      );
+    }
     // Only what mkvenv makes is acted on: a link at one of these names is removed, not followed.
     if (isRealFile(stagedCfg)) {
       say(`completing the commit into ${envDir}`);
@@ -242,14 +251,6 @@ export function recoverLeftovers(
       say(`undoing the commit into ${envDir}`);
       restoreTree(trash, envDir, "pyvenv.cfg");
       keepWhatRemains(trash, warn);
-    }
-    const strange = isRealDir(stage) ? options.foreign?.(stage) ?? null : null;
-    if (strange !== null) {
-      throw new BuildError(
-        `Refusing to remove ${q(stage)}, a name mkvenv keeps for its stage: it holds ${
-          q(strange)
-        }, which mkvenv does not stage; move it out of ${q(envDir)} and run again`,
-      );
     }
     for (const path of [stage, trash, stagedCfg]) {
       if (lstatOrNull(path) === null) continue;

@@ -209,9 +209,19 @@ Deno.test("a .mkvenv-stage of the user's inside a venv is not removed as a lefto
   assertEquals(r.code, 1, r.stderr);
   assertMatch(
     errorLine(r.stderr),
-    /Refusing to remove ".*env\/\.mkvenv-stage", .*: it holds "notes\.txt", .*move it out of ".*env" and run again$/,
+    /Refusing to use ".*env\/\.mkvenv-stage", .*: it holds "notes\.txt", .*move it out of ".*env" and run again$/,
   );
   assertEquals(tree(env), before, "nothing changed");
+  // Beside a set-aside pyvenv.cfg (a commit to finish), nothing of it is moved in either.
+  await Deno.writeTextFile(join(env, "notes.txt"), "MY NOTES\n");
+  await Deno.writeTextFile(join(env, ".mkvenv-cfg"), "home = /x\n");
+  const withCfg = tree(env);
+  const finishing = await mkvenv(["-p", PY.exe, "--without-pip", env]);
+  assertEquals(finishing.code, 1, finishing.stderr);
+  assertEquals(tree(env), withCfg, "nothing moved");
+  assertEquals(await Deno.readTextFile(join(env, "notes.txt")), "MY NOTES\n");
+  await Deno.remove(join(env, ".mkvenv-cfg"));
+  await Deno.remove(join(env, "notes.txt"));
   // What a killed build leaves (a venv's entries only) is removed, and the build goes on.
   await Deno.remove(join(stage, "notes.txt"));
   await Deno.writeTextFile(join(stage, "pyvenv.cfg"), "home = /x\n");
