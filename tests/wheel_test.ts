@@ -248,3 +248,17 @@ Deno.test("readWheel() refuses a wheel that unpacks to more than 512 MiB before 
       e instanceof BuildError && /unpacks to \d+ bytes, more than the 536870912/.test(e.message),
   );
 });
+
+Deno.test("readWheel() refuses a wheel holding one path both as a file and as a directory", async () => {
+  const bytes = buildWheel({
+    name: "demo",
+    version: "1.0",
+    files: { "demo/__init__.py": "", "demo/x": "file", "demo/x/y.py": "" },
+  });
+  await assert.rejects(
+    () => readWheel(bytes, "/x/demo-1.0-py3-none-any.whl"),
+    (e: unknown) =>
+      e instanceof BuildError &&
+      /holds "demo\/x" both as a file and as a directory/.test(e.message),
+  );
+});

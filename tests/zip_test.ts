@@ -139,3 +139,50 @@ Deno.test(
     }
   },
 );
+
+Deno.test(
+  "readZipEntry() never holds much more than a member declares: 256 MiB of zeros stays out",
+  { ignore: DEV_PYTHONS.ignore || Deno.build.os !== "linux" },
+  async () => {
+    const dir = await Deno.makeTempDir();
+    try {
+      const script = "import sys, zipfile\n" +
+        "with zipfile.ZipFile(sys.argv[1], 'w', zipfile.ZIP_DEFLATED) as z:\n" +
+        "    z.writestr('bomb.txt', bytes(256 * 1024 * 1024))\n";
+      assert.equal((await run(PY312, ["-c", script, `${dir}/b.zip`])).code, 0);
+      const zipModule = new URL("../lib/seed/zip.ts", import.meta.url).href;
+      await Deno.writeTextFile(
+        `${dir}/read.ts`,
+        `import { readZipEntries, readZipEntry } from ${JSON.stringify(zipModule)};\n` +
+          `const zip = Deno.readFileSync(${JSON.stringify(`${dir}/b.zip`)});\n` +
+          `const [e] = readZipEntries(zip);\n` +
+          `await readZipEntry(zip, { ...e!, size: 10 }).then(() => Deno.exit(3), () => {});\n`,
+      );
+      const out = await run("/usr/bin/time", [
+        "-f",
+        "%M",
+        Deno.execPath(),
+        "run",
+        "-A",
+        `${dir}/read.ts`,
+      ]);
+      assert.equal(out.code, 0, out.stderr);
+      const peakKiB = Number(out.stderr.trim().split("\n").pop());
+      // Deno itself takes about 50 MiB; inflating it all would take 256 MiB more.
+      assert.ok(peakKiB < 160 * 1024, `peak ${peakKiB} KiB`);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
+
+Deno.test("readZipEntries() calls a length that points past the end damage, not a crash", () => {
+  const zip = writeZip([{ name: "a.txt", data: encoder.encode("hello") }]).slice();
+  const dv = new DataView(zip.buffer);
+  const central = dv.getUint32(zip.length - 22 + 16, true);
+  dv.setUint16(central + 28, 60000, true); // the member's name length
+  assert.throws(
+    () => readZipEntries(zip),
+    (e: unknown) => e instanceof ZipError && /runs past its end/.test(e.message),
+  );
+});

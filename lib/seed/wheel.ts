@@ -310,6 +310,13 @@ export async function readWheel(
     if (e instanceof ZipError) fail(`it is not a valid ZIP archive: ${e.message}`);
     throw e;
   }
+  for (const name of contents.keys()) {
+    const parts = name.split("/");
+    for (let i = 1; i < parts.length; i++) {
+      const parent = parts.slice(0, i).join("/");
+      if (contents.has(parent)) fail(`it holds ${q(parent)} both as a file and as a directory`);
+    }
+  }
   const decoder = new TextDecoder();
   const distInfos = new Set(
     [...contents.keys()]

@@ -43,17 +43,25 @@ export function crc32(data: Uint8Array): number {
   return (crc ^ 0xffffffff) >>> 0;
 }
 
+/** Compressed bytes fed to the inflater at a time: the most one write can inflate to is ~1000x. */
+const INFLATE_SLICE = 16 * 1024;
+
 /**
  * Inflate `data` with a `DecompressionStream` fed directly (half the time of piping a `Blob`
  * through one: fewer stream stages and event-loop turns per entry). Stops with an error once
- * the output passes `size` bytes: a few megabytes can inflate to gigabytes.
+ * the output passes `size` bytes: a few megabytes can inflate to gigabytes. The input goes in
+ * slices, because the stream hands back all that one write inflates to as one chunk.
  */
 async function inflateRaw(data: Uint8Array, size: number): Promise<Uint8Array> {
   const stream = new DecompressionStream("deflate-raw");
   const writer = stream.writable.getWriter();
-  // Errors reach the reader too; these promises are only kept from being unhandled.
-  writer.write(data as Uint8Array<ArrayBuffer>).catch(() => {});
-  writer.close().catch(() => {});
+  // Errors reach the reader too; the writing is only kept from being unhandled.
+  (async () => {
+    for (let at = 0; at < data.length; at += INFLATE_SLICE) {
+      await writer.write(data.subarray(at, at + INFLATE_SLICE) as Uint8Array<ArrayBuffer>);
+    }
+    await writer.close();
+  })().catch(() => {});
   const reader = stream.readable.getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;
@@ -62,7 +70,7 @@ async function inflateRaw(data: Uint8Array, size: number): Promise<Uint8Array> {
     if (done) break;
     total += value.length;
     if (total > size) {
-      reader.cancel().catch(() => {});
+      await reader.cancel().catch(() => {});
       throw new ZipError(`it inflates to more than the ${size} bytes its header declares`);
     }
     chunks.push(value);
@@ -109,6 +117,16 @@ function findEndOfCentralDirectory(bytes: Uint8Array, dv: DataView): number {
  * Throws `ZipError` when the archive is malformed or uses a multi-disk layout.
  */
 export function readZipEntries(bytes: Uint8Array): ZipEntry[] {
+  try {
+    return zipEntries(bytes);
+  } catch (e: unknown) {
+    // A length field pointing past the end of the archive.
+    if (e instanceof RangeError) throw new ZipError(`it is truncated or damaged (${e.message})`);
+    throw e;
+  }
+}
+
+function zipEntries(bytes: Uint8Array): ZipEntry[] {
   const dv = view(bytes);
   const eocd = findEndOfCentralDirectory(bytes, dv);
   let count = dv.getUint16(eocd + 10, true);
@@ -155,6 +173,9 @@ export function readZipEntries(bytes: Uint8Array): ZipEntry[] {
     const commentLength = dv.getUint16(at + 32, true);
     const external = dv.getUint32(at + 38, true);
     let localOffset = dv.getUint32(at + 42, true);
+    if (at + 46 + nameLength + extraLength + commentLength > cdOffset + shift + cdSize) {
+      throw new ZipError(`central directory record ${i + 1} of ${count} runs past its end`);
+    }
     const nameBytes = bytes.subarray(at + 46, at + 46 + nameLength);
     let name: string;
     try {
