@@ -63,30 +63,51 @@ function platformOf(os: typeof Deno.build.os): Platform {
 }
 
 /**
- * Why a version file found by looking upward is not followed: the link or the file belongs to
- * another user who does not own the directory it is in (one left in /tmp); null when it may
- * be followed (this user's or root's, or its directory's owner's: a workspace of theirs this
- * user works in, as a root container building a bind-mounted checkout does). Checked before
- * the file is opened. Throws what `lstat` throws (nothing there).
+ * Why a version file found by looking upward is not followed: it, or a link on the way to it
+ * (the file itself, a link to it, a link within a link's target), belongs to another user who
+ * does not own the directory it is in (one left in /tmp); null when it may be followed (this
+ * user's or root's, or its directory's owner's: a workspace of theirs this user works in, as a
+ * root container building a bind-mounted checkout does). The path is resolved one name at a
+ * time, each link judged, before the file is opened. Throws what `lstat` throws.
  */
 function foreignOwner(path: string): string | null {
   const me = currentUid();
   if (me === null) return null;
-  const dirOwner = (dir: string) => {
-    try {
-      return Deno.statSync(dir).uid;
-    } catch {
-      return null;
-    }
-  };
-  const entries: [string, Deno.FileInfo][] = [["it", Deno.lstatSync(path)]];
-  if (entries[0]![1].isSymlink) entries.push(["the file it leads to", Deno.statSync(path)]);
-  for (const [what, st] of entries) {
+  const judge = (entry: string, st: Deno.FileInfo, what: string): string | null => {
     const uid = st.uid;
-    if (uid === null || uid === me || uid === 0) continue;
-    const dir = what === "it" ? posix.dirname(path) : posix.dirname(Deno.realPathSync(path));
-    if (dirOwner(dir) === uid) continue;
-    return `${what} belongs to user ${uid}, who does not own ${q(dir)}`;
+    if (uid === null || uid === me || uid === 0) return null;
+    const dir = posix.dirname(entry);
+    let owner: number | null = null;
+    try {
+      owner = Deno.statSync(dir).uid;
+    } catch {
+      // no owner to compare with
+    }
+    return owner === uid ? null : `${what} belongs to user ${uid}, who does not own ${q(dir)}`;
+  };
+  // The names still to walk, and the directory reached so far (already judged, links resolved).
+  let pending = posix.resolve(path).split("/").filter((n) => n !== "");
+  let reached = "/";
+  for (let links = 0; pending.length > 0;) {
+    const name = pending.shift()!;
+    const entry = name === ".." ? posix.dirname(reached) : posix.join(reached, name);
+    if (name === "." || name === "..") {
+      reached = entry;
+      continue;
+    }
+    const st = Deno.lstatSync(entry);
+    const last = pending.length === 0;
+    if (!st.isSymlink) {
+      if (last) return judge(entry, st, entry === posix.resolve(path) ? "it" : q(entry));
+      reached = entry;
+      continue;
+    }
+    const why = judge(entry, st, `the link ${q(entry)}`);
+    if (why !== null) return why;
+    if (++links > 40) return "its links go round in a loop";
+    const target = Deno.readLinkSync(entry);
+    pending = [...target.split("/").filter((n) => n !== ""), ...pending];
+    if (target.startsWith("/")) reached = "/";
   }
   return null;
 }

@@ -185,7 +185,27 @@ Deno.test({
   new Deno.Command("chown", { args: ["-h", String(nobody), versionFile] }).outputSync();
   const linked = await bounded(["--without-pip", "env4"], { cwd: project, env });
   assert.equal(linked.code, 0, linked.stderr);
-  assert.match(linked.stderr, /not reading ".*\.python-version": it belongs to user \d+/);
+  assert.match(
+    linked.stderr,
+    /not reading ".*\.python-version": the link ".*\.python-version" belongs to user \d+/,
+  );
+  assert.throws(() => Deno.statSync(mark), Deno.errors.NotFound, "their program never ran");
+
+  // A chain: root's link, to their link in a directory of root's, to their file in their own
+  // directory (which alone would pass): the link in the middle is judged too.
+  Deno.removeSync(versionFile);
+  const middle = join(tmp.path, "middle");
+  const theirDir = join(tmp.path, "their-dir");
+  Deno.mkdirSync(theirDir);
+  Deno.writeTextFileSync(join(theirDir, "pv"), `${theirs}\n`);
+  Deno.chownSync(theirDir, nobody, null);
+  Deno.chownSync(join(theirDir, "pv"), nobody, null);
+  Deno.symlinkSync(join(theirDir, "pv"), middle);
+  new Deno.Command("chown", { args: ["-h", String(nobody), middle] }).outputSync();
+  Deno.symlinkSync(middle, versionFile);
+  const chained = await bounded(["--without-pip", "env5"], { cwd: project, env });
+  assert.equal(chained.code, 0, chained.stderr);
+  assert.match(chained.stderr, /the link ".*middle" belongs to user \d+, who does not own/);
   assert.throws(() => Deno.statSync(mark), Deno.errors.NotFound, "their program never ran");
 
   // A named pipe in its place is no file: the default search, at once.
