@@ -7,6 +7,7 @@ import {
   candidateWheels,
   incompatibility,
   prepareSeed,
+  recordPath,
   type SeedOptions,
   seedProjects,
 } from "../lib/seed/pip_seed.ts";
@@ -331,3 +332,10 @@ Deno.test(
     });
   },
 );
+
+Deno.test("recordPath() reads a RECORD line's first CSV field, quoted or not", () => {
+  assert.equal(recordPath("pip/__init__.py,sha256=abc,10"), "pip/__init__.py");
+  assert.equal(recordPath('"../../../bin/a,b",sha256=x,1'), "../../../bin/a,b");
+  assert.equal(recordPath('"say ""hi"".py",,'), 'say "hi".py');
+  assert.equal(recordPath(""), "");
+});

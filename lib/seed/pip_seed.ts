@@ -474,11 +474,13 @@ export function outdatedSeedFiles(
 ): string[] {
   const path = pathFor(layout.platform);
   const purelib = layout.purelibDir;
-  // What pip's own uninstall of the old version would remove: entries of site-packages, and
-  // files (never a directory: a crafted `../../../lib` line) directly in the scripts directory.
-  const inside = (p: string) =>
-    p.startsWith(purelib + path.sep) ||
-    (path.dirname(p) === layout.binDir && lstatOrNull(p)?.isDirectory !== true);
+  // What pip's own uninstall of the old version removes: the files its RECORD lists, in
+  // site-packages, or directly in the scripts directory. A whole top-level entry of
+  // site-packages goes only where the new version stages one of that name (`pip/` with its
+  // __pycache__); never a directory of bin (a crafted `../../../lib` line) nor a file the venv
+  // itself writes there (the interpreter links, the activation scripts, which --upgrade keeps).
+  const ownNames = new Set(layout.interpreters.map((i) => path.basename(i.path)));
+  const venvOwn = (name: string) => ownNames.has(name) || /^(de)?activate/i.test(name);
   const out = new Set<string>();
   for (const pkg of plan.packages) {
     const present = installedSeed(purelib, pkg);
@@ -488,18 +490,33 @@ export function outdatedSeedFiles(
     out.add(path.join(purelib, present.distInfo));
     const record = readRecord(path.join(purelib, present.distInfo, "RECORD"));
     for (const line of record.split(/\r?\n/)) {
-      const file = line.split(",")[0]?.replace(/^"|"$/g, "") ?? "";
-      if (file === "" || path.isAbsolute(file)) continue;
-      const parts = file.split("/");
-      // In site-packages: the whole top-level entry (a package with its __pycache__); outside
-      // it (bin/pip): that file.
-      const full = parts[0] === ".."
-        ? path.resolve(purelib, ...parts)
-        : path.join(purelib, parts[0]!);
-      if (inside(full)) out.add(full);
+      const file = recordPath(line);
+      if (file === "" || path.isAbsolute(file) || file.includes("\\")) continue;
+      const full = path.resolve(purelib, ...file.split("/"));
+      if (full.startsWith(purelib + path.sep)) {
+        const top = path.join(purelib, path.relative(purelib, full).split(path.sep)[0]!);
+        out.add(staged(top) ? top : full);
+      } else if (
+        path.dirname(full) === layout.binDir && !venvOwn(path.basename(full)) &&
+        lstatOrNull(full)?.isDirectory !== true
+      ) {
+        out.add(full);
+      }
     }
   }
   return [...out];
+}
+
+/** The path of a RECORD line: its first CSV field (`"a,b",sha256=...` is `a,b`). */
+export function recordPath(line: string): string {
+  if (!line.startsWith('"')) return line.split(",")[0] ?? "";
+  let out = "";
+  for (let i = 1; i < line.length; i++) {
+    if (line[i] !== '"') out += line[i];
+    else if (line[i + 1] === '"') out += line[++i];
+    else return out;
+  }
+  return out;
 }
 
 function installedDistInfo(purelib: string, project: string): string | null {

@@ -113,7 +113,9 @@ function filesBelow(dir: string, rel = ""): { rel: string; mode: number }[] {
     if (st.isDirectory) {
       if (!entry.isSymlink) found.push(...filesBelow(dir, child));
     } else if (st.isFile) {
-      found.push({ rel: child, mode: (st.mode ?? 0o644) & 0o7777 });
+      // The source's permissions, but never setuid, setgid or writable by others: the venv's
+      // bin directory is on PATH of whoever activates it (CPython's copymode keeps them all).
+      found.push({ rel: child, mode: (st.mode ?? 0o644) & 0o755 });
     } else {
       throw new BuildError(
         `Cannot read the script ${q(path)}: it is ${kindOf(st)}, not a file; remove it`,
@@ -126,8 +128,9 @@ function filesBelow(dir: string, rel = ""): { rel: string; mode: number }[] {
 /**
  * Install the scripts of `dir` into the venv of `context`: the files below `dir/common`, then
  * those below `dir/posix` (or `dir/nt` for a Windows venv), at the same relative paths in the
- * bin directory, each with the mode of its source. Text files (valid UTF-8) get their
- * placeholders filled in (`fillPlaceholders`); other files are copied byte for byte. Existing
+ * bin directory, each with the mode of its source less setuid, setgid and group or other
+ * write. Text files (valid UTF-8) get their placeholders filled in (`fillPlaceholders`); other
+ * files are copied byte for byte. Existing
  * files are replaced. Throws `BuildError` when `dir` cannot be read or a value cannot be
  * written into a script.
  */

@@ -441,12 +441,29 @@ Deno.test("an older pip whose RECORD names a directory outside site-packages: on
   assertEquals(put.code, 0, put.stderr);
   const site = join(env, "lib", "python3.12", "site-packages");
   const record = join(site, "pip-23.0.1.dist-info", "RECORD");
-  await Deno.writeTextFile(record, "../../../lib,,\n../../../bin,,\n", { append: true });
+  await Deno.writeTextFile(
+    record,
+    '../../../lib,,\n../../../bin,,\r\n"../../../bin/a,b",sha256=x,1\n' +
+      "../../../bin/activate,,\nuserpkg/keep.py,,\n",
+    { append: true },
+  );
   await Deno.writeTextFile(join(site, "mine.py"), "x = 1\n");
+  await Deno.writeTextFile(join(env, "bin", "a"), "mine\n");
+  await Deno.mkdir(join(site, "userpkg"));
+  await Deno.writeTextFile(join(site, "userpkg", "keep.py"), "");
+  await Deno.writeTextFile(join(site, "userpkg", "other.py"), "y = 2\n");
   const r = await mkvenv(["-p", py.exe, "--upgrade", env]);
   assertEquals(r.code, 0, r.stderr);
   assertEquals((await pipState(env, "3.12"))[0], "23.2.1");
   assertEquals(await Deno.readTextFile(join(site, "mine.py")), "x = 1\n", "lib/ kept");
+  assertEquals(
+    await Deno.readTextFile(join(env, "bin", "a")),
+    "mine\n",
+    "a quoted name read whole",
+  );
+  assert(Deno.statSync(join(env, "bin", "activate")).isFile, "the venv's own activate kept");
+  assertEquals(await Deno.readTextFile(join(site, "userpkg", "other.py")), "y = 2\n");
+  assert(!(await Deno.lstat(join(site, "userpkg", "keep.py")).catch(() => null)), "listed: gone");
   const check = await run(join(env, "bin", "python"), ["-m", "pip", "check"]);
   assertEquals(check.code, 0, check.stdout + check.stderr);
 });

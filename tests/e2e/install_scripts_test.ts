@@ -190,11 +190,15 @@ Deno.test({
   await Deno.writeTextFile(join(scripts, "common", "sub", "a.sh"), "echo __VENV_NAME__\n");
   // A loop: followed, it would nest common/loop/loop/... until the path is too long.
   await Deno.symlink("..", join(scripts, "common", "loop"));
+  // setuid and writable by all at the source: neither reaches the venv's bin.
+  await Deno.writeTextFile(join(scripts, "common", "tool.sh"), "echo tool\n");
+  await Deno.chmod(join(scripts, "common", "tool.sh"), 0o4777);
   const env = join(tmp.path, "env");
   const ok = await mkvenv(["-p", PY.exe, "--without-pip", "--scripts", scripts, env]);
   assertEquals(ok.code, 0, ok.stderr);
   assertEquals(Deno.readTextFileSync(join(env, "bin", "sub", "a.sh")), "echo env\n");
   assert(!(await Deno.lstat(join(env, "bin", "loop")).catch(() => null)), "the link not walked");
+  assertEquals((Deno.statSync(join(env, "bin", "tool.sh")).mode ?? 0) & 0o7777, 0o755);
 
   const fifo = join(scripts, "common", "pipe");
   assert((await run("mkfifo", [fifo])).code === 0);
