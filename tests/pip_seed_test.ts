@@ -7,7 +7,7 @@ import {
   candidateWheels,
   incompatibility,
   prepareSeed,
-  recordPath,
+  recordPaths,
   type SeedOptions,
   seedProjects,
 } from "../lib/seed/pip_seed.ts";
@@ -333,9 +333,16 @@ Deno.test(
   },
 );
 
-Deno.test("recordPath() reads a RECORD line's first CSV field, quoted or not", () => {
-  assert.equal(recordPath("pip/__init__.py,sha256=abc,10"), "pip/__init__.py");
-  assert.equal(recordPath('"../../../bin/a,b",sha256=x,1'), "../../../bin/a,b");
-  assert.equal(recordPath('"say ""hi"".py",,'), 'say "hi".py');
-  assert.equal(recordPath(""), "");
+Deno.test("recordPaths() reads a RECORD's first fields as Python's csv module does", () => {
+  const record = 'pip/__init__.py,sha256=abc,10\r\n"../../../bin/a,b",sha256=x,1\n' +
+    '"say ""hi"".py",,\n"../../../bin/c\nd",,\n"../../../bin/e"junk,,\n\nlast.py,,';
+  assert.deepEqual(recordPaths(record), [
+    "pip/__init__.py",
+    "../../../bin/a,b",
+    'say "hi".py',
+    "../../../bin/c\nd",
+    "../../../bin/ejunk",
+    "last.py",
+  ]);
+  assert.deepEqual(recordPaths(""), []);
 });

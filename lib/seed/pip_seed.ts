@@ -489,11 +489,13 @@ export function outdatedSeedFiles(
     if (!staged(path.join(purelib, pkg.cached.summary.distInfo))) continue;
     out.add(path.join(purelib, present.distInfo));
     const record = readRecord(path.join(purelib, present.distInfo, "RECORD"));
-    for (const line of record.split(/\r?\n/)) {
-      const file = recordPath(line);
-      if (file === "" || path.isAbsolute(file) || file.includes("\\")) continue;
+    for (const file of recordPaths(record)) {
+      if (path.isAbsolute(file) || file.includes("\\")) continue;
       const full = path.resolve(purelib, ...file.split("/"));
+      // Moving a path aside follows any link among its parents: one leading out of the venv
+      // (a link in site-packages) would retire a file elsewhere.
       if (full.startsWith(purelib + path.sep)) {
+        if (linkOnTheWay(purelib, full, path)) continue;
         const top = path.join(purelib, path.relative(purelib, full).split(path.sep)[0]!);
         out.add(staged(top) ? top : full);
       } else if (
@@ -507,16 +509,47 @@ export function outdatedSeedFiles(
   return [...out];
 }
 
-/** The path of a RECORD line: its first CSV field (`"a,b",sha256=...` is `a,b`). */
-export function recordPath(line: string): string {
-  if (!line.startsWith('"')) return line.split(",")[0] ?? "";
-  let out = "";
-  for (let i = 1; i < line.length; i++) {
-    if (line[i] !== '"') out += line[i];
-    else if (line[i + 1] === '"') out += line[++i];
-    else return out;
+/** Whether a directory below `root` and above `full` is a link. */
+function linkOnTheWay(root: string, full: string, path: ReturnType<typeof pathFor>): boolean {
+  for (let dir = path.dirname(full); dir.startsWith(root + path.sep); dir = path.dirname(dir)) {
+    if (lstatOrNull(dir)?.isSymlink) return true;
   }
-  return out;
+  return false;
+}
+
+/**
+ * The paths a RECORD lists: the first field of each CSV record, read as Python's csv module
+ * reads it (a quoted field may hold commas, doubled quotes and line breaks; text after the
+ * closing quote joins the field).
+ */
+export function recordPaths(text: string): string[] {
+  const paths: string[] = [];
+  let field = "";
+  let first = true; // still in the record's first field
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i]!;
+    if (quoted) {
+      if (ch !== '"') field += ch;
+      else if (text[i + 1] === '"') field += text[++i];
+      else quoted = false;
+    } else if (ch === '"' && first && field === "") {
+      quoted = true;
+    } else if (ch === "\n" || ch === "\r") {
+      if (ch === "\r" && text[i + 1] === "\n") i++;
+      if (first) paths.push(field);
+      field = "";
+      first = true;
+    } else if (ch === ",") {
+      if (first) paths.push(field);
+      first = false;
+      field = "";
+    } else if (first) {
+      field += ch;
+    }
+  }
+  if (first && field !== "") paths.push(field);
+  return paths.filter((p) => p !== "");
 }
 
 function installedDistInfo(purelib: string, project: string): string | null {

@@ -444,7 +444,7 @@ Deno.test("an older pip whose RECORD names a directory outside site-packages: on
   await Deno.writeTextFile(
     record,
     '../../../lib,,\n../../../bin,,\r\n"../../../bin/a,b",sha256=x,1\n' +
-      "../../../bin/activate,,\nuserpkg/keep.py,,\n",
+      "../../../bin/activate,,\nuserpkg/keep.py,,\nlnk/victim,,\n",
     { append: true },
   );
   await Deno.writeTextFile(join(site, "mine.py"), "x = 1\n");
@@ -452,6 +452,10 @@ Deno.test("an older pip whose RECORD names a directory outside site-packages: on
   await Deno.mkdir(join(site, "userpkg"));
   await Deno.writeTextFile(join(site, "userpkg", "keep.py"), "");
   await Deno.writeTextFile(join(site, "userpkg", "other.py"), "y = 2\n");
+  // A link in site-packages to a directory outside: nothing through it is retired.
+  await Deno.mkdir(join(tmp.path, "outside"));
+  await Deno.writeTextFile(join(tmp.path, "outside", "victim"), "v\n");
+  await Deno.symlink(join(tmp.path, "outside"), join(site, "lnk"));
   const r = await mkvenv(["-p", py.exe, "--upgrade", env]);
   assertEquals(r.code, 0, r.stderr);
   assertEquals((await pipState(env, "3.12"))[0], "23.2.1");
@@ -464,6 +468,7 @@ Deno.test("an older pip whose RECORD names a directory outside site-packages: on
   assert(Deno.statSync(join(env, "bin", "activate")).isFile, "the venv's own activate kept");
   assertEquals(await Deno.readTextFile(join(site, "userpkg", "other.py")), "y = 2\n");
   assert(!(await Deno.lstat(join(site, "userpkg", "keep.py")).catch(() => null)), "listed: gone");
+  assertEquals(await Deno.readTextFile(join(tmp.path, "outside", "victim")), "v\n");
   const check = await run(join(env, "bin", "python"), ["-m", "pip", "check"]);
   assertEquals(check.code, 0, check.stdout + check.stderr);
 });
