@@ -116,6 +116,20 @@ export function mkvenv(
   });
 }
 
+/**
+ * `mkvenv` killed after 60 s, for runs that could hang (a named pipe where a file belongs): a
+ * hang then fails the test with exit 137 instead of stalling the suite.
+ */
+export function mkvenvBounded(
+  args: readonly string[],
+  options: { cwd?: string; env?: Record<string, string> } = {},
+): Promise<Ran> {
+  return run("timeout", ["-s", "KILL", "60", ...MKVENV_COMMAND, ...args], {
+    ...(options.cwd ? { cwd: options.cwd } : {}),
+    env: { MKVENV_CACHE_DIR: SHARED_TEST_CACHE, ...options.env },
+  });
+}
+
 /** One cache for the whole test process, so interpreters are probed once per run. */
 export const SHARED_TEST_CACHE: string = Deno.makeTempDirSync({ prefix: "mkvenv-test-cache-" });
 globalThis.addEventListener("unload", () => {

@@ -50,10 +50,9 @@ function sameInode(a: Deno.FileInfo, b: Deno.FileInfo): boolean {
   return a.ino === b.ino && a.dev === b.dev;
 }
 
-/** A regular file's bytes, and who owns it (null where the system has no user ids). */
+/** A regular file's bytes. */
 export interface RegularFileRead {
   bytes: Uint8Array;
-  uid: number | null;
 }
 
 /** What `readRegularFile` reads: at most `limit` bytes, or with `head` the first `limit`. */
@@ -101,7 +100,7 @@ function readOpened(
     filled += n;
   }
   if (filled > limit) throw tooLarge(path, limit);
-  return { bytes: buffer.subarray(0, filled), uid: opened.uid };
+  return { bytes: buffer.subarray(0, filled) };
 }
 
 /**
@@ -214,10 +213,11 @@ export function osError(what: string, e: unknown): BuildError {
 
 /**
  * Why a file-system call failed, for a message that names the operation and the paths itself:
- * the meaning and the remedy of the operating system's error where input can cause it (a full
+ * what a path is instead of a regular file (`readRegularFile`), the meaning and the remedy of the operating system's error where input can cause it (a full
  * disk, a name too long, ...), else Deno's text without the operation and paths it appends.
  */
 export function fsReason(e: unknown): string {
+  if (e instanceof NotRegularFileError) return e.why;
   const text = errorText(e);
   const m = /^(.*?) \(os error (\d+)\)/s.exec(text);
   if (m === null) return text;

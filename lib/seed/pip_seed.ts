@@ -11,7 +11,7 @@ import { dirname, join, PATH_LIMIT } from "../disk/paths.ts";
 import { cacheRoot, discardCachePath, openCache } from "../disk/cache.ts";
 import { launcherName, peMachine, type WindowsMachine } from "./console_scripts.ts";
 import { BuildError, errorText, q } from "../errors.ts";
-import { fsReason, lstatOrNull, NotRegularFileError, readRegularFile } from "../disk/disk.ts";
+import { fsReason, lstatOrNull, readRegularFile } from "../disk/disk.ts";
 import { FilePlacer, installModes, type LinkMode, processUmask } from "../disk/file_links.ts";
 import type { InterpreterInfo } from "../discovery/interpreter.ts";
 import { computeLayout, defaultBuildOptions, pathFor, type VenvLayout } from "../venv/layout.ts";
@@ -445,8 +445,7 @@ function readRecord(path: string): string {
   try {
     return new TextDecoder().decode(readRegularFile(path, { limit: 64 * 1024 * 1024 }).bytes);
   } catch (e: unknown) {
-    const why = e instanceof NotRegularFileError ? e.why : fsReason(e);
-    throw new BuildError(`Cannot read ${q(path)}: ${why}; move it away and run again`, {
+    throw new BuildError(`Cannot read ${q(path)}: ${fsReason(e)}; move it away and run again`, {
       cause: e,
     });
   }

@@ -4,7 +4,7 @@
  * the file it lands in (as mkvenv's own activation scripts are).
  */
 import { BuildError, q } from "../errors.ts";
-import { fsReason, kindOf, NotRegularFileError, readRegularFile } from "../disk/disk.ts";
+import { fsReason, kindOf, readRegularFile } from "../disk/disk.ts";
 import { join } from "../disk/paths.ts";
 import type { VenvContext } from "./context.ts";
 import { pathFor } from "./layout.ts";
@@ -177,8 +177,7 @@ export function installScriptsFrom(context: VenvContext, dir: string): void {
       try {
         data = readRegularFile(source, { limit: SCRIPT_LIMIT }).bytes;
       } catch (e: unknown) {
-        const why = e instanceof NotRegularFileError ? e.why : fsReason(e);
-        throw new BuildError(`Cannot read the script ${q(source)}: ${why}`, { cause: e });
+        throw new BuildError(`Cannot read the script ${q(source)}: ${fsReason(e)}`, { cause: e });
       }
       let text: string | null = null;
       try {

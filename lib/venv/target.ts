@@ -11,7 +11,6 @@ import {
   kindOf,
   lstatOrNull,
   makeDirs,
-  NotRegularFileError,
   readRegularFile,
   resolvedPath,
 } from "../disk/disk.ts";
@@ -172,9 +171,10 @@ function optionsKeptOnUpgrade(cfgPath: string, options: BuildOptions): BuildOpti
     text = new TextDecoder().decode(readRegularFile(cfgPath, { limit: CFG_LIMIT }).bytes);
   } catch (e: unknown) {
     if (e instanceof Deno.errors.NotFound) return options;
-    const why = e instanceof NotRegularFileError ? e.why : fsReason(e);
     throw new BuildError(
-      `Cannot read ${q(cfgPath)} to keep its prompt and settings on --upgrade: ${why}; make ` +
+      `Cannot read ${q(cfgPath)} to keep its prompt and settings on --upgrade: ${
+        fsReason(e)
+      }; make ` +
         `it readable, or build the venv afresh with --clear`,
       { cause: e },
     );

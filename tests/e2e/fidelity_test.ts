@@ -423,11 +423,9 @@ Deno.test("re-use and --upgrade upgrade an older pip to the bundled one and leav
   }
 });
 
-Deno.test("an older pip whose RECORD names a directory outside site-packages: only pip's files go", async () => {
-  const py = pyenvPython("3.12");
-  await using tmp = await tempDir();
-  const env = join(tmp.path, "env");
-  assertEquals((await mkvenv(["-p", py.exe, env])).code, 0);
+/** A venv at `env` made by mkvenv, then given pip 23.0.1 (3.10's bundled wheel) by its pip. */
+async function withOlderPip(python: string, env: string): Promise<void> {
+  assertEquals((await mkvenv(["-p", python, env])).code, 0);
   const older = join(pyenvPython("3.10").prefix, "lib", "python3.10", "ensurepip", "_bundled");
   const put = await run(join(env, "bin", "python"), [
     "-m",
@@ -439,6 +437,13 @@ Deno.test("an older pip whose RECORD names a directory outside site-packages: on
     "pip==23.0.1",
   ]);
   assertEquals(put.code, 0, put.stderr);
+}
+
+Deno.test("an older pip whose RECORD names a directory outside site-packages: only pip's files go", async () => {
+  const py = pyenvPython("3.12");
+  await using tmp = await tempDir();
+  const env = join(tmp.path, "env");
+  await withOlderPip(py.exe, env);
   const site = join(env, "lib", "python3.12", "site-packages");
   const record = join(site, "pip-23.0.1.dist-info", "RECORD");
   await Deno.writeTextFile(
@@ -477,18 +482,7 @@ Deno.test("an older pip without a readable RECORD is left with a warning that sa
   const py = pyenvPython("3.12");
   await using tmp = await tempDir();
   const env = join(tmp.path, "env");
-  assertEquals((await mkvenv(["-p", py.exe, env])).code, 0);
-  const older = join(pyenvPython("3.10").prefix, "lib", "python3.10", "ensurepip", "_bundled");
-  const put = await run(join(env, "bin", "python"), [
-    "-m",
-    "pip",
-    "install",
-    "--no-index",
-    "--find-links",
-    older,
-    "pip==23.0.1",
-  ]);
-  assertEquals(put.code, 0, put.stderr);
+  await withOlderPip(py.exe, env);
   const record = join(env, "lib", "python3.12", "site-packages", "pip-23.0.1.dist-info", "RECORD");
   await Deno.remove(record);
   assertEquals((await run("mkfifo", [record])).code, 0);

@@ -16,7 +16,7 @@ import { BuildError, create } from "../../lib/mod.ts";
 import { HOSTILE_NAME, readBatch, readPowershell } from "../_shells.ts";
 import {
   mkvenv,
-  MKVENV_COMMAND,
+  mkvenvBounded,
   pyenvPython,
   run,
   SHARED_TEST_CACHE,
@@ -203,18 +203,14 @@ Deno.test({
   const fifo = join(scripts, "common", "pipe");
   assert((await run("mkfifo", [fifo])).code === 0);
   const before = tree(tmp.path);
-  const r = await run("timeout", [
-    "-s",
-    "KILL",
-    "60",
-    ...MKVENV_COMMAND,
+  const r = await mkvenvBounded([
     "-p",
     PY.exe,
     "--without-pip",
     "--scripts",
     scripts,
     join(tmp.path, "env2"),
-  ], { env: { MKVENV_CACHE_DIR: SHARED_TEST_CACHE } });
+  ]);
   assertEquals(r.code, 1, r.stderr);
   assertMatch(
     r.stderr,

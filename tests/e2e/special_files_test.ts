@@ -6,31 +6,11 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import {
-  errorLine,
-  MKVENV_COMMAND,
-  pyenvPython,
-  run,
-  SHARED_TEST_CACHE,
-  tempDir,
-  tree,
-  venvWorks,
-} from "../_util.ts";
+import { errorLine, mkvenvBounded, pyenvPython, tempDir, tree, venvWorks } from "../_util.ts";
 
 const PY = pyenvPython("3.12");
 const POSIX = Deno.build.os !== "windows";
 const ROOT_ON_LINUX = Deno.build.os === "linux" && POSIX && Deno.uid() === 0;
-
-/** mkvenv with `args`, killed after 60 s (a hang then shows as exit 137). */
-function bounded(
-  args: readonly string[],
-  options: { cwd: string; env?: Record<string, string> },
-) {
-  return run("timeout", ["-s", "KILL", "60", ...MKVENV_COMMAND, ...args], {
-    cwd: options.cwd,
-    env: { MKVENV_CACHE_DIR: SHARED_TEST_CACHE, ...options.env },
-  });
-}
 
 function mkfifo(path: string): void {
   assert.ok(new Deno.Command("mkfifo", { args: [path] }).outputSync().success, `mkfifo ${path}`);
@@ -43,7 +23,7 @@ Deno.test({
 }, async () => {
   await using tmp = await tempDir();
   const env = join(tmp.path, "env");
-  const made = await bounded(["-p", PY.exe, "--without-pip", "env"], { cwd: tmp.path });
+  const made = await mkvenvBounded(["-p", PY.exe, "--without-pip", "env"], { cwd: tmp.path });
   assert.equal(made.code, 0, made.stderr);
   const cfg = join(env, "pyvenv.cfg");
   for (
@@ -56,7 +36,9 @@ Deno.test({
     place();
     const before = tree(tmp.path);
     for (const extra of [[], ["--upgrade"], ["--clear"]]) {
-      const r = await bounded(["-p", PY.exe, "--without-pip", ...extra, "env"], { cwd: tmp.path });
+      const r = await mkvenvBounded(["-p", PY.exe, "--without-pip", ...extra, "env"], {
+        cwd: tmp.path,
+      });
       assert.equal(r.code, 1, `${kind} ${extra}: ${r.stderr}`);
       const verb = extra[0] === "--clear" ? "clear" : "build into";
       assert.match(
@@ -66,7 +48,7 @@ Deno.test({
       assert.deepEqual(tree(tmp.path), before, `${kind} ${extra}: nothing changed`);
     }
   }
-  const forced = await bounded(["-p", PY.exe, "--without-pip", "--clear", "--force", "env"], {
+  const forced = await mkvenvBounded(["-p", PY.exe, "--without-pip", "--clear", "--force", "env"], {
     cwd: tmp.path,
   });
   assert.equal(forced.code, 0, forced.stderr);
@@ -88,7 +70,7 @@ Deno.test({
       ["MKVENV_PIP_WHEEL", "zero.whl"],
     ] as const
   ) {
-    const r = await bounded(
+    const r = await mkvenvBounded(
       ["-p", PY.exe, ...(how === "--pip-wheel" ? ["--pip-wheel", wheel] : []), "env"],
       { cwd: tmp.path, env: how === "MKVENV_PIP_WHEEL" ? { MKVENV_PIP_WHEEL: wheel } : {} },
     );
@@ -110,11 +92,13 @@ Deno.test({
   ignore: !POSIX,
 }, async () => {
   await using tmp = await tempDir();
-  const made = await bounded(["-p", PY.exe, "--without-pip", "src"], { cwd: tmp.path });
+  const made = await mkvenvBounded(["-p", PY.exe, "--without-pip", "src"], { cwd: tmp.path });
   assert.equal(made.code, 0, made.stderr);
   Deno.removeSync(join(tmp.path, "src", "pyvenv.cfg"));
   mkfifo(join(tmp.path, "src", "pyvenv.cfg"));
-  const r = await bounded(["-p", "src/bin/python", "--without-pip", "env"], { cwd: tmp.path });
+  const r = await mkvenvBounded(["-p", "src/bin/python", "--without-pip", "env"], {
+    cwd: tmp.path,
+  });
   assert.equal(r.code, 1, r.stderr);
   assert.match(errorLine(r.stderr), /src, whose pyvenv\.cfg is not a file/);
   assert.equal(Deno.lstatSync(join(tmp.path, "src", "pyvenv.cfg")).isFifo, true);
@@ -144,7 +128,7 @@ Deno.test({
   Deno.chownSync(versionFile, nobody, null);
   const env = { PATH: `${join(PY.prefix, "bin")}:/usr/bin:/bin` };
 
-  const r = await bounded(["--without-pip", "env"], { cwd: project, env });
+  const r = await mkvenvBounded(["--without-pip", "env"], { cwd: project, env });
   assert.equal(r.code, 0, r.stderr);
   assert.match(
     r.stderr,
@@ -155,7 +139,7 @@ Deno.test({
 
   // The same file owned by root is this root-run's own: it is used (and its program runs).
   Deno.chownSync(versionFile, 0, null);
-  const used = await bounded(["--without-pip", "env2"], { cwd: project, env });
+  const used = await mkvenvBounded(["--without-pip", "env2"], { cwd: project, env });
   assert.equal(used.code, 1, used.stderr);
   assert.match(errorLine(used.stderr), /python3/);
   assert.ok(Deno.statSync(mark).isFile, "the version file was followed");
@@ -168,7 +152,7 @@ Deno.test({
   Deno.writeTextFileSync(join(workspace, ".python-version"), `${theirs}\n`);
   Deno.chownSync(workspace, nobody, null);
   Deno.chownSync(join(workspace, ".python-version"), nobody, null);
-  const theirWorkspace = await bounded(["--without-pip", "env"], {
+  const theirWorkspace = await mkvenvBounded(["--without-pip", "env"], {
     cwd: join(workspace, "sub"),
     env,
   });
@@ -183,7 +167,7 @@ Deno.test({
   Deno.writeTextFileSync(rootsFile, "./python3\n");
   Deno.symlinkSync(rootsFile, versionFile);
   new Deno.Command("chown", { args: ["-h", String(nobody), versionFile] }).outputSync();
-  const linked = await bounded(["--without-pip", "env4"], { cwd: project, env });
+  const linked = await mkvenvBounded(["--without-pip", "env4"], { cwd: project, env });
   assert.equal(linked.code, 0, linked.stderr);
   assert.match(
     linked.stderr,
@@ -203,7 +187,7 @@ Deno.test({
   Deno.symlinkSync(join(theirDir, "pv"), middle);
   new Deno.Command("chown", { args: ["-h", String(nobody), middle] }).outputSync();
   Deno.symlinkSync(middle, versionFile);
-  const chained = await bounded(["--without-pip", "env5"], { cwd: project, env });
+  const chained = await mkvenvBounded(["--without-pip", "env5"], { cwd: project, env });
   assert.equal(chained.code, 0, chained.stderr);
   assert.match(chained.stderr, /the link ".*middle" belongs to user \d+, who does not own/);
   assert.throws(() => Deno.statSync(mark), Deno.errors.NotFound, "their program never ran");
@@ -211,7 +195,7 @@ Deno.test({
   // A named pipe in its place is no file: the default search, at once.
   Deno.removeSync(versionFile);
   mkfifo(versionFile);
-  const piped = await bounded(["--without-pip", "env3"], { cwd: project, env });
+  const piped = await mkvenvBounded(["--without-pip", "env3"], { cwd: project, env });
   assert.equal(piped.code, 0, piped.stderr);
   await venvWorks(join(project, "env3"));
 });
@@ -252,7 +236,7 @@ while True:
   }).spawn();
   try {
     for (let i = 0; i < 8; i++) {
-      const r = await bounded(["--list-pythons"], { cwd: ours });
+      const r = await mkvenvBounded(["--list-pythons"], { cwd: ours });
       assert.notEqual(r.code, 137, `run ${i} hung: ${r.stderr}`);
       assert.ok(r.code === 0 || r.code === 1, r.stderr);
     }
@@ -273,7 +257,7 @@ while True:
 
 Deno.test("--upgrade with a pyvenv.cfg it cannot read stops, rather than drop the prompt it keeps", async () => {
   await using tmp = await tempDir();
-  const made = await bounded(
+  const made = await mkvenvBounded(
     ["-p", PY.exe, "--without-pip", "--prompt", "KEEP", "--system-site-packages", "env"],
     { cwd: tmp.path },
   );
@@ -282,7 +266,9 @@ Deno.test("--upgrade with a pyvenv.cfg it cannot read stops, rather than drop th
   // Larger than any pyvenv.cfg venv writes: not read (as one this user may not read).
   Deno.writeTextFileSync(cfg, Deno.readTextFileSync(cfg) + "#".repeat(2 * 1024 * 1024) + "\n");
   const before = tree(tmp.path);
-  const r = await bounded(["-p", PY.exe, "--without-pip", "--upgrade", "env"], { cwd: tmp.path });
+  const r = await mkvenvBounded(["-p", PY.exe, "--without-pip", "--upgrade", "env"], {
+    cwd: tmp.path,
+  });
   assert.equal(r.code, 1, r.stderr);
   assert.match(
     errorLine(r.stderr),
@@ -296,17 +282,17 @@ Deno.test({
   ignore: !POSIX,
 }, async () => {
   await using tmp = await tempDir();
-  const made = await bounded(["-p", PY.exe, "--without-pip", "env"], { cwd: tmp.path });
+  const made = await mkvenvBounded(["-p", PY.exe, "--without-pip", "env"], { cwd: tmp.path });
   assert.equal(made.code, 0, made.stderr);
   Deno.removeSync(join(tmp.path, "env", "bin"), { recursive: true });
   Deno.symlinkSync("/dev/zero", join(tmp.path, "env", "bin"));
-  const r = await bounded(["-p", PY.exe, "--without-pip", "env"], { cwd: tmp.path });
+  const r = await mkvenvBounded(["-p", PY.exe, "--without-pip", "env"], { cwd: tmp.path });
   assert.equal(r.code, 1, r.stderr);
   assert.match(
     errorLine(r.stderr),
     /Unable to create directory '.*env\/bin': it is a symbolic link to a device; move it away/,
   );
-  const missing = await bounded(["-p", PY.exe, "--pip-wheel", "nope.whl", "env2"], {
+  const missing = await mkvenvBounded(["-p", PY.exe, "--pip-wheel", "nope.whl", "env2"], {
     cwd: tmp.path,
   });
   assert.equal(missing.code, 1, missing.stderr);
