@@ -177,7 +177,11 @@ export function installScriptsFrom(context: VenvContext, dir: string): void {
       try {
         data = readRegularFile(source, { limit: SCRIPT_LIMIT }).bytes;
       } catch (e: unknown) {
-        throw new BuildError(`Cannot read the script ${q(source)}: ${fsReason(e)}`, { cause: e });
+        throw new BuildError(
+          `Cannot read the script ${q(source)}: ${fsReason(e)}; make it a readable file of at ` +
+            `most 64 MiB, or remove it`,
+          { cause: e },
+        );
       }
       let text: string | null = null;
       try {
