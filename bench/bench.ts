@@ -7,11 +7,19 @@
  * middle half of the rounds in brackets. Same interpreter for all (`MKVENV_BENCH_PYTHON`).
  * The sides come in two groups, each with rounds of its own: the light ones (the floors,
  * `--without-pip`, one venv with pip), then the heavy ones (several venvs at once, `python -m
- * venv` with pip, virtualenv, the empty cache), which write thousands of files whose removal and
- * write-back slow the run after them. One venv with pip, one without, and their no-logic floors
- * run in both groups: the heavy figures' base, and the seeding cost measured there too (the
- * light rounds' trees with pip have run 20-30 ms slower than the same trees among the heavy
- * sides, the no-logic floor's as much as mkvenv's).
+ * venv` with pip, virtualenv, the empty cache), which write thousands of files whose write-back
+ * would slow the run after them. One venv with pip, one without, and their no-logic floors run
+ * in both groups: the heavy figures' base, and the seeding cost measured there too.
+ *
+ * Nothing is removed while runs are timed: every target stays until the bench ends (under a
+ * gigabyte), and the first round waits `MKVENV_BENCH_QUIET` seconds (default 60) after the
+ * setup's own removals. On ext4 without a journal (this machine's disk), the kernel passes over
+ * every inode freed in the last 60 seconds (300 while its inode-table block is unwritten), one
+ * buffer lookup each, whenever it allocates an inode in that block group (`recently_deleted()`
+ * in fs/ext4/ialloc.c). Removing each run's tree after it made every later `mkdir` walk past
+ * the thousands freed before: `perf` put that function and its lookups at 30% of a no-logic
+ * run's samples, and the tree with pip cost 40-60 ms instead of 14 (more after the heavy
+ * sides' removals), for mkvenv and the no-logic floor alike.
  *
  * It prints:
  * - the floor: `deno run` of an empty script, which no Deno program can beat, and the floors
@@ -46,6 +54,7 @@ import { build } from "../scripts/build.ts";
 const PYTHON = Deno.env.get("MKVENV_BENCH_PYTHON") ?? "/root/.pyenv/versions/3.12.1/bin/python3.12";
 const RUNS = Number(Deno.env.get("MKVENV_BENCH_RUNS") ?? "15");
 const SLOW_RUNS = Number(Deno.env.get("MKVENV_BENCH_SLOW_RUNS") ?? "5");
+const QUIET_SECONDS = Number(Deno.env.get("MKVENV_BENCH_QUIET") ?? "60");
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 const SOURCE: readonly string[] = [Deno.execPath(), "run", "--allow-all", MAIN];
 
@@ -104,7 +113,7 @@ async function cleanUp(targets: string[]): Promise<void> {
   }
 }
 
-/** One timed run of `side`, in ms. */
+/** One timed run of `side`, in ms. Its targets stay until the bench ends (see the header). */
 async function timeOnce(bench: Bench, side: Side): Promise<number> {
   const targets = targetsFor(bench, side);
   const env = envFor(bench, side, targets);
@@ -112,9 +121,7 @@ async function timeOnce(bench: Bench, side: Side): Promise<number> {
   const start = performance.now();
   await exec(side.argv(targets), env);
   if (side.after) await exec(side.after(targets), env);
-  const elapsed = performance.now() - start;
-  await cleanUp(targets);
-  return elapsed;
+  return performance.now() - start;
 }
 
 /** The minor page faults of one run of `side` (without its `after`), or null. */
@@ -495,11 +502,15 @@ if (import.meta.main) {
     console.log(
       `interpreter ${PYTHON}; ${which}; ${RUNS} rounds (${SLOW_RUNS} for the slow sides), ` +
         `the light sides' rounds first, then the heavy sides'; sides in random order each ` +
-        `round, fresh targets, medians; ${navigator.hardwareConcurrency} cores`,
+        `round, fresh targets kept until the end, the first round ${QUIET_SECONDS} s after ` +
+        `the setup's removals; medians; ${navigator.hardwareConcurrency} cores`,
     );
     const progress = Deno.stderr.isTerminal()
       ? (line: string) => Deno.stderr.writeSync(new TextEncoder().encode(`\r${line} `))
       : undefined;
+    progress?.(`waiting ${QUIET_SECONDS} s for the setup's removed inodes to age`);
+    await settle();
+    await new Promise((resolve) => setTimeout(resolve, QUIET_SECONDS * 1000));
     const times = new Map([
       ...await timeRounds(bench, light, progress),
       ...await timeRounds(bench, heavy, progress),
