@@ -11,8 +11,8 @@
  * would slow the run after them. One venv with pip, one without, and their no-logic floors run
  * in both groups: the heavy figures' base, and the seeding cost measured there too.
  *
- * Nothing is removed while runs are timed: every target stays until the bench ends (under a
- * gigabyte), and the first round waits `MKVENV_BENCH_QUIET` seconds (default 60) after the
+ * Nothing is removed while runs are timed: every target stays until the bench ends (about 40
+ * MB a round here), and the first round waits `MKVENV_BENCH_QUIET` seconds (default 60) after the
  * setup's own removals. On ext4 without a journal (this machine's disk), the kernel passes over
  * every inode freed in the last 60 seconds (300 while its inode-table block is unwritten), one
  * buffer lookup each, whenever it allocates an inode in that block group (`recently_deleted()`
@@ -52,9 +52,18 @@ import { join } from "../lib/disk/paths.ts";
 import { build } from "../scripts/build.ts";
 
 const PYTHON = Deno.env.get("MKVENV_BENCH_PYTHON") ?? "/root/.pyenv/versions/3.12.1/bin/python3.12";
-const RUNS = Number(Deno.env.get("MKVENV_BENCH_RUNS") ?? "15");
-const SLOW_RUNS = Number(Deno.env.get("MKVENV_BENCH_SLOW_RUNS") ?? "5");
-const QUIET_SECONDS = Number(Deno.env.get("MKVENV_BENCH_QUIET") ?? "60");
+/** The whole number `name` holds, else `fallback`; anything else stops the bench. */
+function countFromEnv(name: string, fallback: number): number {
+  const text = Deno.env.get(name);
+  if (text === undefined) return fallback;
+  if (!/^\d+$/.test(text)) {
+    throw new Error(`${name} must be a whole number, not ${JSON.stringify(text)}`);
+  }
+  return Number(text);
+}
+const RUNS = countFromEnv("MKVENV_BENCH_RUNS", 15);
+const SLOW_RUNS = countFromEnv("MKVENV_BENCH_SLOW_RUNS", 5);
+const QUIET_SECONDS = countFromEnv("MKVENV_BENCH_QUIET", 60);
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 const SOURCE: readonly string[] = [Deno.execPath(), "run", "--allow-all", MAIN];
 
