@@ -33,11 +33,17 @@ import { acquireLock, type Lock, lockDirectory, lockOwnDirectory } from "./lock.
  */
 const STAGE = ".mkvenv-stage";
 const TRASH = ".mkvenv-trash";
+/**
+ * The trash of a commit being undone: renamed from the trash before anything of the undo
+ * happens, so a run killed in the middle leaves a name the next run finishes the undo from
+ * (the trash alone is a finished build's, and is removed).
+ */
+const UNDO = ".mkvenv-undo";
 /** The new `pyvenv.cfg`, set aside while the other entries move in: the commit point. */
 const STAGED_CFG = ".mkvenv-cfg";
 /** A copy on its way across file systems (into a directory that is a link to another disk). */
 const CROSSING = ".mkvenv-tmp";
-const OWN_ENTRY = /^\.mkvenv-(?:stage|trash|cfg|tmp|[0-9a-f]{16}(?:\.lock)?)$/;
+const OWN_ENTRY = /^\.mkvenv-(?:stage|trash|undo|cfg|tmp|[0-9a-f]{16}(?:\.lock)?)$/;
 
 export { checkpoint, onInterrupt, runInterruptCleanups } from "./interrupt.ts";
 
@@ -67,7 +73,10 @@ function siblingStage(envDir: string): string {
  * and, inside an existing directory, the stage, the trash and the set-aside `pyvenv.cfg`.
  */
 export function helperPaths(envDir: string): string[] {
-  return [siblingStage(envDir), ...[STAGE, TRASH, STAGED_CFG].map((name) => join(envDir, name))];
+  return [
+    siblingStage(envDir),
+    ...[STAGE, TRASH, UNDO, STAGED_CFG].map((name) => join(envDir, name)),
+  ];
 }
 
 /** Whether `name` is a helper entry of mkvenv's (stage, trash, staged cfg, lock). */
@@ -192,7 +201,12 @@ function leftBehind(what: string, log?: (line: string) => void): void {
  */
 function recoverSibling(envDir: string, log?: (line: string) => void): void {
   const sibling = siblingStage(envDir);
-  if (lstatOrNull(sibling) === null) return;
+  const st = lstatOrNull(sibling);
+  if (st === null) return;
+  if (!isOwn(st)) {
+    log?.(`${sibling} belongs to another user: staging inside`);
+    return;
+  }
   leftBehind(`removing ${sibling}`, log);
   try {
     removeTree(sibling);
@@ -241,8 +255,25 @@ export function recoverLeftovers(
         }, which mkvenv does not stage; move it out of ${q(envDir)} and run again`,
       );
     }
+    const undo = join(envDir, UNDO);
+    const undoing = lstatOrNull(undo);
+    if (undoing !== null && undoing.isDirectory && !isOwn(undoing)) {
+      throw new BuildError(
+        `Refusing to use ${q(undo)}, a name mkvenv keeps for undoing a build: another user ` +
+          `made it; move it out of ${q(envDir)} and run again`,
+      );
+    }
     // Only what mkvenv makes is acted on: a link at one of these names is removed, not followed.
-    if (isRealFile(stagedCfg)) {
+    if (isRealDir(undo)) {
+      say(`finishing the undo of a build of ${envDir}`);
+      current = undo;
+      if (isRealFile(stagedCfg)) removeTree(stagedCfg);
+      // The undo removes the new pyvenv.cfg right after the rename, and puts the old one back
+      // last: one the undo still holds means the one in place (if any) is the new one.
+      if (lstatOrNull(join(undo, "pyvenv.cfg")) !== null) removeTree(join(envDir, "pyvenv.cfg"));
+      restoreTree(undo, envDir, "pyvenv.cfg", true);
+      keepWhatRemains(undo, warn);
+    } else if (isRealFile(stagedCfg)) {
       say(`completing the commit into ${envDir}`);
       const moves: Moves = { envDir, trash, moved: [], warn: log };
       if (isRealDir(stage)) moveInto(stage, envDir, "", moves);
@@ -252,7 +283,7 @@ export function recoverLeftovers(
       restoreTree(trash, envDir, "pyvenv.cfg");
       keepWhatRemains(trash, warn);
     }
-    for (const path of [stage, trash, stagedCfg]) {
+    for (const path of [stage, trash, undo, stagedCfg]) {
       if (lstatOrNull(path) === null) continue;
       say(`removing ${path}`);
       current = path;
@@ -548,9 +579,10 @@ function moveInto(from: string, to: string, rel: string, moves: Moves): void {
 
 /**
  * Move what the trash holds back into `envDir`, merging into directories that exist; the
- * entry called `last`, if any, goes back last.
+ * entry called `last`, if any, goes back last. With `replace`, an entry of the build in the
+ * way (the recovery of a killed undo, which does not know what the build moved in) goes.
  */
-function restoreTree(from: string, to: string, last?: string): void {
+function restoreTree(from: string, to: string, last?: string, replace = false): void {
   const names = [...Deno.readDirSync(from)].map((entry) => entry.name);
   if (last !== undefined && names.includes(last)) {
     names.push(...names.splice(names.indexOf(last), 1));
@@ -561,7 +593,12 @@ function restoreTree(from: string, to: string, last?: string): void {
     const target = lstatOrNull(dst);
     try {
       if (target === null) moveEntry(src, dst);
-      else if (Deno.lstatSync(src).isDirectory && reachesDirectory(dst)) restoreTree(src, dst);
+      else if (Deno.lstatSync(src).isDirectory && reachesDirectory(dst)) {
+        restoreTree(src, dst, undefined, replace);
+      } else if (replace) {
+        removeTree(dst);
+        moveEntry(src, dst);
+      }
     } catch {
       // best effort: what cannot go back stays in the trash
     }
@@ -652,8 +689,42 @@ export function commitStage(
   return {
     undo: () => undoCommit(moves, options.clear),
     aside: trash,
-    finish: () => removeTree(trash),
+    finish: () => finishCommit(trash, options.warn),
   };
+}
+
+/**
+ * `Commit.finish`: the build is over and the trash goes. What cannot be removed (a read-only
+ * directory among the old files) is kept where no later run's cleanup looks, with a warning:
+ * the new venv is in place and complete either way.
+ */
+function finishCommit(trash: string, warn?: (line: string) => void): void {
+  try {
+    removeTree(trash);
+  } catch (e: unknown) {
+    const why = osError("", e).message.slice(2);
+    keepWhatRemains(
+      trash,
+      warn,
+      (kept) =>
+        `the virtual environment is built, but its old files could not all be removed (${why}); ` +
+        `they are in ${q(kept)}: remove them yourself`,
+    );
+  }
+}
+
+/**
+ * Rename the trash to the undo's name before an undo changes anything (see UNDO); returns the
+ * name the undo works from.
+ */
+function startUndo(moves: Moves): string {
+  const undo = join(moves.envDir, UNDO);
+  try {
+    Deno.renameSync(moves.trash, undo);
+    return undo;
+  } catch {
+    return moves.trash; // best effort: the undo goes on from the trash
+  }
 }
 
 /** `Commit.undo` for a commit into an existing directory. */
@@ -665,7 +736,8 @@ function undoCommit(moves: Moves, clear: boolean): void {
       // best effort: what cannot go back stays in the trash
     }
   };
-  const { envDir, trash } = moves;
+  const { envDir } = moves;
+  const trash = startUndo(moves);
   attempt(() => removeTree(join(envDir, "pyvenv.cfg")));
   if (clear) {
     // Every entry now in envDir came with the commit, or from a step after it.
@@ -681,6 +753,7 @@ function undoCommit(moves: Moves, clear: boolean): void {
 
 /** Undo a failed commit: remove what was moved in, put back what the trash holds. */
 function rollBack(moves: Moves, stagedCfg: string): void {
+  const trash = startUndo(moves);
   for (const path of moves.moved.reverse()) {
     try {
       removeTree(path);
@@ -690,8 +763,8 @@ function rollBack(moves: Moves, stagedCfg: string): void {
   }
   try {
     removeTree(stagedCfg);
-    restoreTree(moves.trash, moves.envDir, "pyvenv.cfg");
-    keepWhatRemains(moves.trash, moves.warn);
+    restoreTree(trash, moves.envDir, "pyvenv.cfg");
+    keepWhatRemains(trash, moves.warn);
   } catch {
     // best effort: what could not be moved back stays in the trash
   }
@@ -704,7 +777,12 @@ const KEPT = ".mkvenv-kept";
  * After an undo: an empty trash goes; one still holding entries (the user's old files that could
  * not go back) is renamed where no later run's cleanup removes it, and named in a warning.
  */
-function keepWhatRemains(trash: string, warn?: (line: string) => void): void {
+function keepWhatRemains(
+  trash: string,
+  warn?: (line: string) => void,
+  say = (kept: string) =>
+    `could not put back everything the commit had moved aside; it is in ${q(kept)}`,
+): void {
   if (lstatOrNull(trash) === null) return;
   if (isEmptyTree(trash)) {
     removeTree(trash);
@@ -713,7 +791,13 @@ function keepWhatRemains(trash: string, warn?: (line: string) => void): void {
   let kept = join(dirname(trash), KEPT);
   for (let n = 2; lstatOrNull(kept) !== null; n++) kept = join(dirname(trash), `${KEPT}-${n}`);
   Deno.renameSync(trash, kept);
-  warn?.(`could not put back everything the commit had moved aside; it is in ${q(kept)}`);
+  warn?.(say(kept));
+}
+
+/** Whether the running user owns the entry (always, where the system has no user ids). */
+function isOwn(st: Deno.FileInfo): boolean {
+  const uid = Deno.uid();
+  return uid === null || st.uid === null || st.uid === uid;
 }
 
 function isRealDir(path: string): boolean {

@@ -225,7 +225,12 @@ export class EnvBuilder {
       if (!this.upgrade) await this.postSetup(context);
       if (this.upgradeDeps) await this.upgradeDependencies(context);
       const aside = build.succeeded();
-      if (aside !== null) await this.clearDirectory(aside);
+      try {
+        if (aside !== null) await this.clearDirectory(aside);
+      } catch {
+        // The venv is built: what is left of the old files is kept when the build closes, and
+        // the warning then says where and why (Commit.finish).
+      }
     } catch (e: unknown) {
       throw build.explain(e);
     } finally {

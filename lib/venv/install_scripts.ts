@@ -105,9 +105,13 @@ function filesBelow(dir: string, rel = ""): { rel: string; mode: number }[] {
     try {
       st = Deno.statSync(path);
     } catch (e: unknown) {
-      const why = e instanceof Deno.errors.NotFound
-        ? "it is a symbolic link to nothing; remove it or make it lead to a script"
-        : fsReason(e);
+      // Deno hands a name that is not UTF-8 over with U+FFFD in place of its bytes, a name
+      // that leads nowhere.
+      const why = !(e instanceof Deno.errors.NotFound)
+        ? fsReason(e)
+        : entry.name.includes("\uFFFD")
+        ? "its name is not valid UTF-8, which mkvenv cannot read; rename it"
+        : "it is a symbolic link to nothing; remove it or make it lead to a script";
       throw new BuildError(`Cannot read the script ${q(path)}: ${why}`, { cause: e });
     }
     if (st.isDirectory) {

@@ -3,8 +3,12 @@
  * owns ENV_DIR but cannot write its parent, names at the file system's limit, and commits that
  * fail half-way. Each test looks at what is on disk afterwards and at the message.
  */
-import { deepStrictEqual as assertEquals, match as assertMatch } from "node:assert/strict";
-import { join } from "node:path";
+import {
+  deepStrictEqual as assertEquals,
+  match as assertMatch,
+  ok as assert,
+} from "node:assert/strict";
+import { basename, join } from "node:path";
 import { helperPaths } from "../../lib/disk/staging.ts";
 import {
   errorLine,
@@ -87,11 +91,13 @@ Deno.test("links planted at the lock's and the stage's names by another user lea
     [tree(victimDir), await Deno.readTextFile(victim), (await Deno.stat(victim)).mode],
     before,
   );
-  // The old lock name is not used at all; the planted stage link was removed, not followed.
+  // The old lock name is not used at all; the planted stage link, another user's, was neither
+  // followed nor removed: the stage went inside the target.
   assertEquals(
     [...Deno.readDirSync(shared)].map((e) => e.name).sort(),
-    [".env.mkvenv.lock", "env"],
+    [".env.mkvenv.lock", basename(plants[1]!), "env"].sort(),
   );
+  assert((await Deno.lstat(plants[1]!)).isSymlink);
 });
 
 Deno.test("a user who owns ENV_DIR but cannot write its parent builds, re-uses, clears and upgrades it", async () => {

@@ -1,0 +1,172 @@
+/**
+ * What a build leaves for the next one, and what it must not take for its own: a killed undo
+ * is finished from what it set aside, old files that cannot be removed after a successful
+ * build are kept and named, another user's entry at the name of a sibling stage stays, and a
+ * script whose name is not UTF-8 is refused for that reason.
+ */
+import {
+  deepStrictEqual as assertEquals,
+  match as assertMatch,
+  ok as assert,
+} from "node:assert/strict";
+import { join } from "node:path";
+import { helperPaths } from "../../lib/disk/staging.ts";
+import {
+  errorLine,
+  exists,
+  mkvenv,
+  MKVENV_COMMAND,
+  pyenvPython,
+  run,
+  tempDir,
+  venvWorks,
+} from "../_util.ts";
+
+const PY = pyenvPython("3.12");
+const AS_NOBODY = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"];
+const asRootOnLinux = Deno.build.os !== "linux" || Deno.uid() !== 0;
+
+Deno.test("an undo killed halfway is finished from what it set aside: the user's files come back", async () => {
+  await using tmp = await tempDir();
+  const env = join(tmp.path, "env");
+  assertEquals((await mkvenv(["-p", PY.exe, env])).code, 0);
+  const site = join(env, "lib", "python3.12", "site-packages");
+  await Deno.writeTextFile(join(site, "mine.py"), "MINE = 1\n");
+  const oldCfg = await Deno.readTextFile(join(env, "pyvenv.cfg"));
+  // The state an undo leaves when killed after its first steps: the trash renamed to the undo's
+  // name, the new pyvenv.cfg gone, part of the new entries gone, the rest still in place.
+  const undo = join(env, ".mkvenv-undo");
+  await Deno.mkdir(undo);
+  for (const name of ["lib", "bin", "pyvenv.cfg"]) {
+    await Deno.rename(join(env, name), join(undo, name));
+  }
+  await Deno.mkdir(join(env, "lib", "python3.12", "site-packages"), { recursive: true });
+  await Deno.writeTextFile(join(env, "lib", "python3.12", "site-packages", "mine.py"), "NEW\n");
+  const r = await mkvenv(["-p", PY.exe, "-v", env]);
+  assertEquals(r.code, 0, r.stderr);
+  assertMatch(r.stderr, /finishing the undo of a build of .*env, left by an interrupted mkvenv/);
+  assertEquals(await Deno.readTextFile(join(site, "mine.py")), "MINE = 1\n", "the old file won");
+  assert(!(await exists(undo)), "the undo's directory is gone");
+  assert(!(await exists(join(env, ".mkvenv-kept"))), "everything went back");
+  assertEquals(await Deno.readTextFile(join(env, "pyvenv.cfg")), oldCfg);
+  await venvWorks(env);
+  const pip = await run(join(env, "bin", "pip"), ["--version"]);
+  assertEquals(pip.code, 0, pip.stderr);
+});
+
+Deno.test("a failed --upgrade-deps is undone through the undo's name and leaves none of it", async () => {
+  await using tmp = await tempDir();
+  const env = join(tmp.path, "env");
+  assertEquals((await mkvenv(["-p", PY.exe, env])).code, 0);
+  const site = join(env, "lib", "python3.12", "site-packages");
+  await Deno.writeTextFile(join(site, "mine.py"), "MINE = 1\n");
+  const badConf = join(tmp.path, "bad.conf");
+  await Deno.writeTextFile(badConf, "[global\nbroken");
+  const r = await mkvenv(["-p", PY.exe, "--clear", "--upgrade-deps", env], {
+    env: { PIP_CONFIG_FILE: badConf },
+  });
+  assertEquals(r.code, 1, r.stderr);
+  assertEquals(await Deno.readTextFile(join(site, "mine.py")), "MINE = 1\n");
+  for (const helper of [".mkvenv-undo", ".mkvenv-trash", ".mkvenv-kept"]) {
+    assert(!(await exists(join(env, helper))), `${helper} is gone`);
+  }
+});
+
+Deno.test({
+  name: "old files --clear cannot remove are kept and named; the new venv is built and reruns work",
+  ignore: asRootOnLinux,
+}, async () => {
+  await using tmp = await tempDir();
+  await Deno.chmod(tmp.path, 0o777);
+  const env = join(tmp.path, "n1");
+  const cache = join(tmp.path, "cache");
+  const nobody = (args: string[]) =>
+    run(AS_NOBODY[0]!, [
+      ...AS_NOBODY.slice(1),
+      "env",
+      `HOME=${cache}`,
+      `DENO_DIR=${join(cache, "deno")}`,
+      `MKVENV_CACHE_DIR=${cache}`,
+      ...MKVENV_COMMAND,
+      "-p",
+      "/usr/bin/python3.11",
+      "--without-pip",
+      ...args,
+    ]);
+  await Deno.mkdir(cache, { mode: 0o777 });
+  await Deno.chmod(cache, 0o777);
+  assertEquals((await nobody([env])).code, 0);
+  const ro = await run(AS_NOBODY[0]!, [
+    ...AS_NOBODY.slice(1),
+    "sh",
+    "-c",
+    `mkdir -p '${env}/etc/ro' && echo r > '${env}/etc/ro/r' && chmod 555 '${env}/etc/ro'`,
+  ]);
+  assertEquals(ro.code, 0, ro.stderr);
+  const clear = await nobody(["--clear", env]);
+  assertEquals(clear.code, 0, clear.stderr);
+  assertMatch(
+    clear.stderr,
+    /the virtual environment is built, but its old files could not all be removed \(.*permission denied.*\); they are in ".*n1\/\.mkvenv-kept": remove them yourself/,
+  );
+  assert(await exists(join(env, ".mkvenv-kept", "etc", "ro", "r")));
+  assert(!(await exists(join(env, "etc"))), "the new venv has no etc");
+  await venvWorks(env);
+  const again = await nobody([env]);
+  assertEquals(again.code, 0, again.stderr);
+});
+
+Deno.test({
+  name: "root leaves another user's entry at a sibling stage's name in a sticky directory alone",
+  ignore: asRootOnLinux,
+}, async () => {
+  await using tmp = await tempDir();
+  await Deno.chmod(tmp.path, 0o755);
+  const sticky = join(tmp.path, "sticky");
+  await Deno.mkdir(sticky);
+  await Deno.chmod(sticky, 0o1777);
+  const env = join(sticky, "venv");
+  const sibling = helperPaths(env)[0]!;
+  const planted = await run(AS_NOBODY[0]!, [
+    ...AS_NOBODY.slice(1),
+    "sh",
+    "-c",
+    `mkdir '${sibling}' && echo data > '${sibling}/data'`,
+  ]);
+  assertEquals(planted.code, 0, planted.stderr);
+  const r = await mkvenv(["-p", PY.exe, "--without-pip", "-v", env]);
+  assertEquals(r.code, 0, r.stderr);
+  assertMatch(r.stderr, /belongs to another user: staging inside/);
+  assertEquals(await Deno.readTextFile(join(sibling, "data")), "data\n");
+  await venvWorks(env);
+});
+
+Deno.test({
+  name: "a script whose name is not UTF-8 is refused for that, not as a link to nothing",
+  ignore: Deno.build.os === "windows",
+}, async () => {
+  await using tmp = await tempDir();
+  const common = join(tmp.path, "scripts", "common");
+  await Deno.mkdir(common, { recursive: true });
+  const made = await run("/usr/bin/python3.11", [
+    "-c",
+    "import os, sys; open(os.path.join(os.fsencode(sys.argv[1]), b'bad\\xff\\xfename'), 'wb').write(b'hi')",
+    common,
+  ]);
+  assertEquals(made.code, 0, made.stderr);
+  const env = join(tmp.path, "env");
+  const r = await mkvenv([
+    "-p",
+    PY.exe,
+    "--without-pip",
+    "--scripts",
+    join(tmp.path, "scripts"),
+    env,
+  ]);
+  assertEquals(r.code, 1, r.stderr);
+  assertMatch(
+    errorLine(r.stderr),
+    /^mkvenv: error: Cannot read the script ".*bad.*name": its name is not valid UTF-8, which mkvenv cannot read; rename it$/,
+  );
+  assert(!(await exists(env)), "nothing was built");
+});
