@@ -24,7 +24,7 @@
  */
 import { basename, dirname, join, sep } from "./paths.ts";
 import { BuildError, q } from "../errors.ts";
-import { environmentError, kindOf, lstatOrNull, osError } from "./disk.ts";
+import { environmentError, kindOf, lstatOrNull, osError, readRegularFile } from "./disk.ts";
 import { acquireLock, type Lock, lockDirectory, lockOwnDirectory } from "./lock.ts";
 
 /**
@@ -39,11 +39,16 @@ const TRASH = ".mkvenv-trash";
  * (the trash alone is a finished build's, and is removed).
  */
 const UNDO = ".mkvenv-undo";
+/**
+ * What the build being undone had moved in (paths relative to the venv, as JSON), written
+ * before the trash becomes the undo: a run that finishes a killed undo removes exactly those.
+ */
+const UNDO_LIST = ".mkvenv-undo-list";
 /** The new `pyvenv.cfg`, set aside while the other entries move in: the commit point. */
 const STAGED_CFG = ".mkvenv-cfg";
 /** A copy on its way across file systems (into a directory that is a link to another disk). */
 const CROSSING = ".mkvenv-tmp";
-const OWN_ENTRY = /^\.mkvenv-(?:stage|trash|undo|cfg|tmp|[0-9a-f]{16}(?:\.lock)?)$/;
+const OWN_ENTRY = /^\.mkvenv-(?:stage|trash|undo(?:-list)?|cfg|tmp|[0-9a-f]{16}(?:\.lock)?)$/;
 
 export { checkpoint, onInterrupt, runInterruptCleanups } from "./interrupt.ts";
 
@@ -75,7 +80,7 @@ function siblingStage(envDir: string): string {
 export function helperPaths(envDir: string): string[] {
   return [
     siblingStage(envDir),
-    ...[STAGE, TRASH, UNDO, STAGED_CFG].map((name) => join(envDir, name)),
+    ...[STAGE, TRASH, UNDO, UNDO_LIST, STAGED_CFG].map((name) => join(envDir, name)),
   ];
 }
 
@@ -256,12 +261,15 @@ export function recoverLeftovers(
       );
     }
     const undo = join(envDir, UNDO);
-    const undoing = lstatOrNull(undo);
-    if (undoing !== null && undoing.isDirectory && !isOwn(undoing)) {
-      throw new BuildError(
-        `Refusing to use ${q(undo)}, a name mkvenv keeps for undoing a build: another user ` +
-          `made it; move it out of ${q(envDir)} and run again`,
-      );
+    const undoList = join(envDir, UNDO_LIST);
+    for (const path of [undo, undoList]) {
+      const st = lstatOrNull(path);
+      if (st !== null && !isOwn(st)) {
+        throw new BuildError(
+          `Refusing to use ${q(path)}, a name mkvenv keeps for undoing a build: another user ` +
+            `made it; move it out of ${q(envDir)} and run again`,
+        );
+      }
     }
     // Only what mkvenv makes is acted on: a link at one of these names is removed, not followed.
     if (isRealDir(undo)) {
@@ -271,7 +279,8 @@ export function recoverLeftovers(
       // The undo removes the new pyvenv.cfg right after the rename, and puts the old one back
       // last: one the undo still holds means the one in place (if any) is the new one.
       if (lstatOrNull(join(undo, "pyvenv.cfg")) !== null) removeTree(join(envDir, "pyvenv.cfg"));
-      restoreTree(undo, envDir, "pyvenv.cfg", true);
+      for (const rel of movedIn(undoList, warn)) removeTree(join(envDir, rel));
+      restoreTree(undo, envDir, "pyvenv.cfg");
       keepWhatRemains(undo, warn);
     } else if (isRealFile(stagedCfg)) {
       say(`completing the commit into ${envDir}`);
@@ -283,7 +292,7 @@ export function recoverLeftovers(
       restoreTree(trash, envDir, "pyvenv.cfg");
       keepWhatRemains(trash, warn);
     }
-    for (const path of [stage, trash, undo, stagedCfg]) {
+    for (const path of [stage, trash, undo, undoList, stagedCfg]) {
       if (lstatOrNull(path) === null) continue;
       say(`removing ${path}`);
       current = path;
@@ -579,10 +588,9 @@ function moveInto(from: string, to: string, rel: string, moves: Moves): void {
 
 /**
  * Move what the trash holds back into `envDir`, merging into directories that exist; the
- * entry called `last`, if any, goes back last. With `replace`, an entry of the build in the
- * way (the recovery of a killed undo, which does not know what the build moved in) goes.
+ * entry called `last`, if any, goes back last.
  */
-function restoreTree(from: string, to: string, last?: string, replace = false): void {
+function restoreTree(from: string, to: string, last?: string): void {
   const names = [...Deno.readDirSync(from)].map((entry) => entry.name);
   if (last !== undefined && names.includes(last)) {
     names.push(...names.splice(names.indexOf(last), 1));
@@ -593,12 +601,7 @@ function restoreTree(from: string, to: string, last?: string, replace = false): 
     const target = lstatOrNull(dst);
     try {
       if (target === null) moveEntry(src, dst);
-      else if (Deno.lstatSync(src).isDirectory && reachesDirectory(dst)) {
-        restoreTree(src, dst, undefined, replace);
-      } else if (replace) {
-        removeTree(dst);
-        moveEntry(src, dst);
-      }
+      else if (Deno.lstatSync(src).isDirectory && reachesDirectory(dst)) restoreTree(src, dst);
     } catch {
       // best effort: what cannot go back stays in the trash
     }
@@ -714,17 +717,45 @@ function finishCommit(trash: string, warn?: (line: string) => void): void {
 }
 
 /**
- * Rename the trash to the undo's name before an undo changes anything (see UNDO); returns the
- * name the undo works from.
+ * Before an undo changes anything: write what the build moved in (`movedIn`, full paths) to
+ * UNDO_LIST, then rename the trash to UNDO (see both). Returns the name the undo works from.
  */
-function startUndo(moves: Moves): string {
-  const undo = join(moves.envDir, UNDO);
+function startUndo(moves: Moves, movedIn: readonly string[]): string {
+  const { envDir } = moves;
+  const undo = join(envDir, UNDO);
+  const list = join(envDir, UNDO_LIST);
   try {
+    removeTree(list);
+    const rels = movedIn.map((path) => path.slice(envDir.length + 1));
+    Deno.writeTextFileSync(list, JSON.stringify(rels), { createNew: true, mode: 0o600 });
     Deno.renameSync(moves.trash, undo);
     return undo;
   } catch {
     return moves.trash; // best effort: the undo goes on from the trash
   }
+}
+
+/**
+ * The paths an undo's list names (relative, inside the venv), or none, with a warning, when it
+ * cannot be read or holds anything else: the undo then puts back only what nothing blocks.
+ */
+function movedIn(list: string, warn?: (line: string) => void): string[] {
+  const fail = (why: string): string[] => {
+    warn?.(`${q(list)} ${why}: what the interrupted build had moved in stays`);
+    return [];
+  };
+  if (!isRealFile(list)) return fail("is missing");
+  let rels: unknown;
+  try {
+    rels = JSON.parse(new TextDecoder().decode(readRegularFile(list, { limit: 64 << 20 }).bytes));
+  } catch {
+    return fail("cannot be read");
+  }
+  const inside = (rel: unknown): rel is string =>
+    typeof rel === "string" && rel !== "" && !rel.includes("\0") && !rel.startsWith("/") &&
+    rel.split(/[\\/]/).every((part) => part !== "" && part !== "." && part !== "..");
+  if (!Array.isArray(rels) || !rels.every(inside)) return fail("is not an undo's list");
+  return rels;
 }
 
 /** `Commit.undo` for a commit into an existing directory. */
@@ -737,23 +768,23 @@ function undoCommit(moves: Moves, clear: boolean): void {
     }
   };
   const { envDir } = moves;
-  const trash = startUndo(moves);
+  // With `clear`, every entry now in envDir came with the commit, or from a step after it.
+  const movedIn = clear
+    ? [...Deno.readDirSync(envDir)].filter((e) => !isOwnEntry(e.name)).map((e) =>
+      join(envDir, e.name)
+    )
+    : [...moves.moved].reverse();
+  const trash = startUndo(moves, movedIn);
   attempt(() => removeTree(join(envDir, "pyvenv.cfg")));
-  if (clear) {
-    // Every entry now in envDir came with the commit, or from a step after it.
-    for (const entry of Deno.readDirSync(envDir)) {
-      if (!isOwnEntry(entry.name)) attempt(() => removeTree(join(envDir, entry.name)));
-    }
-  } else {
-    for (const path of [...moves.moved].reverse()) attempt(() => removeTree(path));
-  }
+  for (const path of movedIn) attempt(() => removeTree(path));
   attempt(() => restoreTree(trash, envDir, "pyvenv.cfg"));
   attempt(() => keepWhatRemains(trash, moves.warn));
+  attempt(() => removeTree(join(envDir, UNDO_LIST)));
 }
 
 /** Undo a failed commit: remove what was moved in, put back what the trash holds. */
 function rollBack(moves: Moves, stagedCfg: string): void {
-  const trash = startUndo(moves);
+  const trash = startUndo(moves, [...moves.moved].reverse());
   for (const path of moves.moved.reverse()) {
     try {
       removeTree(path);
@@ -765,6 +796,7 @@ function rollBack(moves: Moves, stagedCfg: string): void {
     removeTree(stagedCfg);
     restoreTree(trash, moves.envDir, "pyvenv.cfg");
     keepWhatRemains(trash, moves.warn);
+    removeTree(join(moves.envDir, UNDO_LIST));
   } catch {
     // best effort: what could not be moved back stays in the trash
   }

@@ -19,6 +19,7 @@ import {
   pyenvPython,
   run,
   tempDir,
+  tree,
   venvWorks,
 } from "../_util.ts";
 
@@ -33,8 +34,9 @@ Deno.test("an undo killed halfway is finished from what it set aside: the user's
   const site = join(env, "lib", "python3.12", "site-packages");
   await Deno.writeTextFile(join(site, "mine.py"), "MINE = 1\n");
   const oldCfg = await Deno.readTextFile(join(env, "pyvenv.cfg"));
-  // The state an undo leaves when killed after its first steps: the trash renamed to the undo's
-  // name, the new pyvenv.cfg gone, part of the new entries gone, the rest still in place.
+  // The state an undo leaves when killed after its first steps: the list of what the build
+  // moved in written, the trash renamed to the undo's name, the new pyvenv.cfg gone, the new
+  // entries still in place (one of them where the old venv had a file of the same name).
   const undo = join(env, ".mkvenv-undo");
   await Deno.mkdir(undo);
   for (const name of ["lib", "bin", "pyvenv.cfg"]) {
@@ -42,16 +44,64 @@ Deno.test("an undo killed halfway is finished from what it set aside: the user's
   }
   await Deno.mkdir(join(env, "lib", "python3.12", "site-packages"), { recursive: true });
   await Deno.writeTextFile(join(env, "lib", "python3.12", "site-packages", "mine.py"), "NEW\n");
+  await Deno.mkdir(join(env, "bin"));
+  await Deno.writeTextFile(join(env, ".mkvenv-undo-list"), JSON.stringify(["lib", "bin"]));
   const r = await mkvenv(["-p", PY.exe, "-v", env]);
   assertEquals(r.code, 0, r.stderr);
   assertMatch(r.stderr, /finishing the undo of a build of .*env, left by an interrupted mkvenv/);
   assertEquals(await Deno.readTextFile(join(site, "mine.py")), "MINE = 1\n", "the old file won");
-  assert(!(await exists(undo)), "the undo's directory is gone");
-  assert(!(await exists(join(env, ".mkvenv-kept"))), "everything went back");
+  for (const helper of [".mkvenv-undo", ".mkvenv-undo-list", ".mkvenv-kept"]) {
+    assert(!(await exists(join(env, helper))), `${helper} is gone`);
+  }
   assertEquals(await Deno.readTextFile(join(env, "pyvenv.cfg")), oldCfg);
   await venvWorks(env);
   const pip = await run(join(env, "bin", "pip"), ["--version"]);
   assertEquals(pip.code, 0, pip.stderr);
+});
+
+Deno.test("a killed undo of --clear --force puts a directory back exactly, never merged through a new link", async () => {
+  await using tmp = await tempDir();
+  const dir = join(tmp.path, "d3");
+  await Deno.mkdir(join(dir, "lib"), { recursive: true });
+  await Deno.mkdir(join(dir, "lib64"));
+  await Deno.writeTextFile(join(dir, "lib", "data.txt"), "LIB\n");
+  await Deno.writeTextFile(join(dir, "lib64", "data.txt"), "LIB64\n");
+  await Deno.writeTextFile(join(dir, "lib64", "other.txt"), "OTHER\n");
+  await Deno.writeTextFile(join(dir, "notes.txt"), "keep\n");
+  const before = tree(dir);
+  const contents = async () =>
+    await Promise.all(
+      ["lib/data.txt", "lib64/data.txt", "lib64/other.txt", "notes.txt"].map((rel) =>
+        Deno.readTextFile(join(dir, rel))
+      ),
+    );
+  const oldContents = await contents();
+  // Killed right after the undo started: every old entry in the undo, the new venv in place
+  // (its lib64 a link to its lib), the list naming the new top-level entries.
+  const undo = join(dir, ".mkvenv-undo");
+  await Deno.mkdir(undo);
+  for (const name of ["lib", "lib64", "notes.txt"]) {
+    await Deno.rename(join(dir, name), join(undo, name));
+  }
+  for (const name of ["bin", "include", "lib/python3.12/site-packages"]) {
+    await Deno.mkdir(join(dir, name), { recursive: true });
+  }
+  await Deno.symlink("lib", join(dir, "lib64"));
+  await Deno.writeTextFile(
+    join(dir, ".mkvenv-undo-list"),
+    JSON.stringify(["bin", "include", "lib", "lib64"]),
+  );
+  const r = await mkvenv(["-p", PY.exe, "--without-pip", "-v", dir]);
+  assertEquals(r.code, 0, r.stderr);
+  assertMatch(r.stderr, /finishing the undo of a build of .*d3/);
+  // Every old entry is back as it was, lib64 still a directory of its own, and the build went
+  // around them.
+  assertEquals(await contents(), oldContents);
+  assert((await Deno.lstat(join(dir, "lib64"))).isDirectory);
+  assertEquals(tree(dir).filter((line) => before.includes(line)), before);
+  for (const helper of [".mkvenv-undo", ".mkvenv-undo-list", ".mkvenv-kept"]) {
+    assert(!(await exists(join(dir, helper))), `${helper} is gone`);
+  }
 });
 
 Deno.test("a failed --upgrade-deps is undone through the undo's name and leaves none of it", async () => {
