@@ -221,11 +221,14 @@ function checkExisting(
   if (isVenv) {
     const foreign = foreignEntry(envDir, isOwnEntry);
     if (foreign === null) return;
+    // .mkvenv-kept (and -2, ...) holds old files an earlier run could not remove or put back.
+    const why = /^\.mkvenv-kept(?:-\d+)?$/.test(foreign.split(/[\\/]/)[0]!)
+      ? "old files an earlier mkvenv could neither remove nor put back; look through them"
+      : "which neither a virtual environment nor pip puts there";
     throw new BuildError(
       `Refusing to clear ${q(envDir)}: it holds ${
         q(foreign)
-      }, which neither a virtual environment nor pip puts there; pass --force to clear it ` +
-        `anyway, or move it out first`,
+      }, ${why}; pass --force to clear it anyway, or move it out first`,
     );
   }
   const entries = [...Deno.readDirSync(envDir)].filter((e) => !isOwnEntry(e.name));

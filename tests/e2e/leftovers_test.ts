@@ -164,6 +164,12 @@ Deno.test({
   await venvWorks(env);
   const again = await nobody([env]);
   assertEquals(again.code, 0, again.stderr);
+  const blocked = await nobody(["--clear", env]);
+  assertEquals(blocked.code, 1, blocked.stderr);
+  assertMatch(
+    errorLine(blocked.stderr),
+    /it holds "\.mkvenv-kept", old files an earlier mkvenv could neither remove nor put back; look through them; pass --force/,
+  );
 });
 
 Deno.test({
