@@ -728,6 +728,16 @@ function startUndo(moves: Moves, movedIn: readonly string[]): string {
     removeTree(list);
     const rels = movedIn.map((path) => path.slice(envDir.length + 1));
     Deno.writeTextFileSync(list, JSON.stringify(rels), { createNew: true, mode: 0o600 });
+  } catch {
+    // A full disk: no list, or none whole. Without one, a run finishing this undo after a kill
+    // removes nothing and puts back what nothing blocks (the rest goes to .mkvenv-kept).
+    try {
+      removeTree(list);
+    } catch {
+      // a list cut short does not parse, and is not used
+    }
+  }
+  try {
     Deno.renameSync(moves.trash, undo);
     return undo;
   } catch {

@@ -59,6 +59,26 @@ Deno.test("an undo killed halfway is finished from what it set aside: the user's
   assertEquals(pip.code, 0, pip.stderr);
 });
 
+Deno.test("a killed undo without its list (a full disk) removes nothing and keeps what it cannot put back", async () => {
+  await using tmp = await tempDir();
+  const env = join(tmp.path, "env");
+  assertEquals((await mkvenv(["-p", PY.exe, "--without-pip", env])).code, 0);
+  await Deno.writeTextFile(join(env, "mine.txt"), "MINE\n");
+  const undo = join(env, ".mkvenv-undo");
+  await Deno.mkdir(undo);
+  await Deno.rename(join(env, "mine.txt"), join(undo, "mine.txt"));
+  await Deno.writeTextFile(join(env, "mine.txt"), "NEW\n");
+  const r = await mkvenv(["-p", PY.exe, "--without-pip", env]);
+  assertEquals(r.code, 0, r.stderr);
+  assertMatch(
+    r.stderr,
+    /\.mkvenv-undo-list" is missing: what the interrupted build had moved in stays/,
+  );
+  assertEquals(await Deno.readTextFile(join(env, "mine.txt")), "NEW\n");
+  assertEquals(await Deno.readTextFile(join(env, ".mkvenv-kept", "mine.txt")), "MINE\n");
+  assert(!(await exists(undo)));
+});
+
 Deno.test("a killed undo of --clear --force puts a directory back exactly, never merged through a new link", async () => {
   await using tmp = await tempDir();
   const dir = join(tmp.path, "d3");
