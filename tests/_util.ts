@@ -214,7 +214,7 @@ export async function hasStrace(): Promise<boolean> {
 
 /**
  * mkvenv with `args` under strace, each `syscall` delayed by `delayMicros`, with the shared test
- * cache; its stdout is dropped. The mkvenv process is the tracer's child (see `childOf` in the
+ * cache and `env`; its stdout is dropped. The mkvenv process is the tracer's child (see `childOf` in the
  * tests that signal it).
  */
 export function mkvenvSlowed(
@@ -222,6 +222,7 @@ export function mkvenvSlowed(
   delayMicros: number,
   args: readonly string[],
   stderr: "piped" | "null" = "null",
+  env: Record<string, string> = {},
 ): Deno.ChildProcess {
   return new Deno.Command("strace", {
     args: [
@@ -236,7 +237,7 @@ export function mkvenvSlowed(
       ...MKVENV_COMMAND,
       ...args,
     ],
-    env: { MKVENV_CACHE_DIR: SHARED_TEST_CACHE },
+    env: { MKVENV_CACHE_DIR: SHARED_TEST_CACHE, ...env },
     stdout: "null",
     stderr,
   }).spawn();

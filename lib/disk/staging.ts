@@ -41,7 +41,9 @@ const TRASH = ".mkvenv-trash";
 const UNDO = ".mkvenv-undo";
 /**
  * What the build being undone had moved in (paths relative to the venv, as JSON), written
- * before the trash becomes the undo: a run that finishes a killed undo removes exactly those.
+ * before the trash becomes the undo and removed once those paths are gone, before anything is
+ * put back: a run that finishes a killed undo and finds it removes exactly those paths, and one
+ * that does not find it removes nothing (what is in the way then goes to .mkvenv-kept).
  */
 const UNDO_LIST = ".mkvenv-undo-list";
 /** The new `pyvenv.cfg`, set aside while the other entries move in: the commit point. */
@@ -272,14 +274,19 @@ export function recoverLeftovers(
       }
     }
     // Only what mkvenv makes is acted on: a link at one of these names is removed, not followed.
-    if (isRealDir(undo)) {
+    // A list beside the trash: an undo was starting (killed before the trash became the undo).
+    if (isRealDir(undo) || (isRealFile(undoList) && isRealDir(trash))) {
       say(`finishing the undo of a build of ${envDir}`);
       current = undo;
+      if (!isRealDir(undo)) Deno.renameSync(trash, undo);
       if (isRealFile(stagedCfg)) removeTree(stagedCfg);
       // The undo removes the new pyvenv.cfg right after the rename, and puts the old one back
       // last: one the undo still holds means the one in place (if any) is the new one.
       if (lstatOrNull(join(undo, "pyvenv.cfg")) !== null) removeTree(join(envDir, "pyvenv.cfg"));
-      for (const rel of movedIn(undoList, warn)) removeTree(join(envDir, rel));
+      if (isRealFile(undoList)) {
+        for (const rel of movedIn(undoList, warn)) removeTree(join(envDir, rel));
+        removeTree(undoList);
+      }
       restoreTree(undo, envDir, "pyvenv.cfg");
       keepWhatRemains(undo, warn);
     } else if (isRealFile(stagedCfg)) {
@@ -747,14 +754,13 @@ function startUndo(moves: Moves, movedIn: readonly string[]): string {
 
 /**
  * The paths an undo's list names (relative, inside the venv), or none, with a warning, when it
- * cannot be read or holds anything else: the undo then puts back only what nothing blocks.
+ * cannot be read whole or holds anything else: the undo then puts back only what nothing blocks.
  */
 function movedIn(list: string, warn?: (line: string) => void): string[] {
   const fail = (why: string): string[] => {
     warn?.(`${q(list)} ${why}: what the interrupted build had moved in stays`);
     return [];
   };
-  if (!isRealFile(list)) return fail("is missing");
   let rels: unknown;
   try {
     rels = JSON.parse(new TextDecoder().decode(readRegularFile(list, { limit: 64 << 20 }).bytes));
@@ -787,9 +793,9 @@ function undoCommit(moves: Moves, clear: boolean): void {
   const trash = startUndo(moves, movedIn);
   attempt(() => removeTree(join(envDir, "pyvenv.cfg")));
   for (const path of movedIn) attempt(() => removeTree(path));
+  attempt(() => removeTree(join(envDir, UNDO_LIST))); // before anything goes back (UNDO_LIST)
   attempt(() => restoreTree(trash, envDir, "pyvenv.cfg"));
   attempt(() => keepWhatRemains(trash, moves.warn));
-  attempt(() => removeTree(join(envDir, UNDO_LIST)));
 }
 
 /** Undo a failed commit: remove what was moved in, put back what the trash holds. */
@@ -804,9 +810,9 @@ function rollBack(moves: Moves, stagedCfg: string): void {
   }
   try {
     removeTree(stagedCfg);
+    removeTree(join(moves.envDir, UNDO_LIST)); // before anything goes back (UNDO_LIST)
     restoreTree(trash, moves.envDir, "pyvenv.cfg");
     keepWhatRemains(trash, moves.warn);
-    removeTree(join(moves.envDir, UNDO_LIST));
   } catch {
     // best effort: what could not be moved back stays in the trash
   }

@@ -12,10 +12,13 @@ import {
 import { join } from "node:path";
 import { helperPaths } from "../../lib/disk/staging.ts";
 import {
+  childOf,
   errorLine,
   exists,
+  hasStrace,
   mkvenv,
   MKVENV_COMMAND,
+  mkvenvSlowed,
   pyenvPython,
   run,
   tempDir,
@@ -59,6 +62,88 @@ Deno.test("an undo killed halfway is finished from what it set aside: the user's
   assertEquals(pip.code, 0, pip.stderr);
 });
 
+Deno.test("an undo killed while putting entries back: what is back stays, the rest follows", async () => {
+  await using tmp = await tempDir();
+  const env = join(tmp.path, "env");
+  assertEquals((await mkvenv(["-p", PY.exe, env])).code, 0);
+  const site = join(env, "lib", "python3.12", "site-packages");
+  await Deno.writeTextFile(join(site, "mine.py"), "MINE = 1\n");
+  const oldCfg = await Deno.readTextFile(join(env, "pyvenv.cfg"));
+  // The new entries are gone and so is the list (removed before anything goes back); lib is
+  // back already, bin and pyvenv.cfg still wait in the undo.
+  const undo = join(env, ".mkvenv-undo");
+  await Deno.mkdir(undo);
+  for (const name of ["bin", "pyvenv.cfg"]) await Deno.rename(join(env, name), join(undo, name));
+  const r = await mkvenv(["-p", PY.exe, "-v", env]);
+  assertEquals(r.code, 0, r.stderr);
+  assertMatch(r.stderr, /finishing the undo of a build of .*env/);
+  assertEquals(await Deno.readTextFile(join(site, "mine.py")), "MINE = 1\n");
+  assertEquals(await Deno.readTextFile(join(env, "pyvenv.cfg")), oldCfg);
+  for (const helper of [".mkvenv-undo", ".mkvenv-undo-list", ".mkvenv-kept"]) {
+    assert(!(await exists(join(env, helper))), `${helper} is gone`);
+  }
+  await venvWorks(env);
+});
+
+Deno.test({
+  name:
+    "SIGKILL at any point of a real undo (--clear, failed --upgrade-deps), then a plain rerun: nothing of the user's is lost",
+  ignore: Deno.build.os !== "linux",
+}, async () => {
+  if (!(await hasStrace())) return;
+  await using tmp = await tempDir();
+  const badConf = join(tmp.path, "bad.conf");
+  await Deno.writeTextFile(badConf, "[global\nbroken");
+  for (const delay of [0, 100, 250, 400, 550, 700]) {
+    const env = join(tmp.path, `env-${delay}`);
+    assertEquals((await mkvenv(["-p", PY.exe, env])).code, 0);
+    const mine = join(env, "lib", "python3.12", "site-packages", "mine.py");
+    await Deno.writeTextFile(mine, "MINE = 1\n");
+    await Deno.writeTextFile(join(env, "notes.txt"), "notes\n");
+    const args = ["-p", PY.exe, "--clear", "--force", "--upgrade-deps", env];
+    const tracer = mkvenvSlowed("rename", 120000, args, "null", { PIP_CONFIG_FILE: badConf });
+    const pid = await childOf(tracer.pid);
+    // The undo starts when the trash becomes .mkvenv-undo.
+    for (let i = 0; i < 6000 && !(await exists(join(env, ".mkvenv-undo"))); i++) {
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    await new Promise((r) => setTimeout(r, delay));
+    try {
+      Deno.kill(pid, "SIGKILL");
+    } catch {
+      // finished before the kill
+    }
+    await tracer.status;
+    const again = await mkvenv(["-p", PY.exe, env]);
+    assertEquals(again.code, 0, `killed ${delay} ms into the undo: ${again.stderr}`);
+    assertEquals(await Deno.readTextFile(mine), "MINE = 1\n", `killed ${delay} ms into the undo`);
+    assertEquals(await Deno.readTextFile(join(env, "notes.txt")), "notes\n");
+    for (const helper of [".mkvenv-undo", ".mkvenv-undo-list", ".mkvenv-trash"]) {
+      assert(!(await exists(join(env, helper))), `${helper} is gone (+${delay} ms)`);
+    }
+    await venvWorks(env);
+  }
+});
+
+Deno.test("an undo killed before the trash was renamed (its list beside the trash) is finished too", async () => {
+  await using tmp = await tempDir();
+  const env = join(tmp.path, "env");
+  assertEquals((await mkvenv(["-p", PY.exe, "--without-pip", env])).code, 0);
+  await Deno.writeTextFile(join(env, "mine.txt"), "MINE\n");
+  const trash = join(env, ".mkvenv-trash");
+  await Deno.mkdir(trash);
+  await Deno.rename(join(env, "mine.txt"), join(trash, "mine.txt"));
+  await Deno.writeTextFile(join(env, "mine.txt"), "NEW\n");
+  await Deno.writeTextFile(join(env, ".mkvenv-undo-list"), JSON.stringify(["mine.txt"]));
+  const r = await mkvenv(["-p", PY.exe, "--without-pip", "-v", env]);
+  assertEquals(r.code, 0, r.stderr);
+  assertMatch(r.stderr, /finishing the undo of a build of .*env/);
+  assertEquals(await Deno.readTextFile(join(env, "mine.txt")), "MINE\n");
+  for (const helper of [".mkvenv-undo", ".mkvenv-undo-list", ".mkvenv-trash", ".mkvenv-kept"]) {
+    assert(!(await exists(join(env, helper))), `${helper} is gone`);
+  }
+});
+
 Deno.test("a killed undo without its list (a full disk) removes nothing and keeps what it cannot put back", async () => {
   await using tmp = await tempDir();
   const env = join(tmp.path, "env");
@@ -72,7 +157,7 @@ Deno.test("a killed undo without its list (a full disk) removes nothing and keep
   assertEquals(r.code, 0, r.stderr);
   assertMatch(
     r.stderr,
-    /\.mkvenv-undo-list" is missing: what the interrupted build had moved in stays/,
+    /could not put back everything the commit had moved aside; it is in ".*\.mkvenv-kept"/,
   );
   assertEquals(await Deno.readTextFile(join(env, "mine.txt")), "NEW\n");
   assertEquals(await Deno.readTextFile(join(env, ".mkvenv-kept", "mine.txt")), "MINE\n");
