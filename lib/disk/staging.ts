@@ -292,8 +292,21 @@ export function recoverLeftovers(
     } else if (isRealFile(stagedCfg)) {
       say(`completing the commit into ${envDir}`);
       const moves: Moves = { envDir, trash, moved: [], warn: log };
-      if (isRealDir(stage)) moveInto(stage, envDir, "", moves);
-      Deno.renameSync(stagedCfg, join(envDir, "pyvenv.cfg"));
+      try {
+        if (isRealDir(stage)) moveInto(stage, envDir, "", moves);
+        moves.at = join(envDir, "pyvenv.cfg");
+        Deno.renameSync(stagedCfg, moves.at);
+      } catch (e: unknown) {
+        if (e instanceof BuildError || moves.at === undefined) throw e;
+        const why = osError("", e).message.slice(2);
+        throw new BuildError(
+          `Cannot finish the commit an interrupted mkvenv left in ${q(envDir)}: ${
+            q(moves.at)
+          } cannot be put in place (${why}); make ${q(dirname(moves.at))} writable and run ` +
+            `mkvenv again`,
+          { cause: e },
+        );
+      }
     } else if (isRealDir(stage) && isRealFile(join(stage, "pyvenv.cfg")) && isRealDir(trash)) {
       say(`undoing the commit into ${envDir}`);
       restoreTree(trash, envDir, "pyvenv.cfg");
@@ -478,6 +491,8 @@ interface Moves {
   trash: string;
   /** Paths moved into the venv, in order (undone in reverse on failure). */
   moved: string[];
+  /** The path being moved into place now (named when the move fails). */
+  at?: string;
   warn: ((line: string) => void) | undefined;
 }
 
@@ -574,6 +589,7 @@ function moveInto(from: string, to: string, rel: string, moves: Moves): void {
     const src = join(from, entry.name);
     const dst = join(to, entry.name);
     const child = rel === "" ? entry.name : join(rel, entry.name);
+    moves.at = dst;
     const target = lstatOrNull(dst);
     if (target !== null) {
       const action = settle(src, dst, target, moves);

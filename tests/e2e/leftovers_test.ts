@@ -331,3 +331,48 @@ Deno.test({
   );
   assert(!(await exists(env)), "nothing was built");
 });
+
+Deno.test({
+  name: "a commit left half done that cannot be finished names the entry and the directory to open",
+  ignore: asRootOnLinux,
+}, async () => {
+  await using tmp = await tempDir();
+  await Deno.chmod(tmp.path, 0o777);
+  const env = join(tmp.path, "E");
+  const cache = join(tmp.path, "cache");
+  await Deno.mkdir(cache, { mode: 0o777 });
+  await Deno.chmod(cache, 0o777);
+  const nobody = (words: string[]) => run(AS_NOBODY[0]!, [...AS_NOBODY.slice(1), ...words]);
+  const build = () =>
+    nobody([
+      "env",
+      `HOME=${cache}`,
+      `DENO_DIR=${join(cache, "deno")}`,
+      `MKVENV_CACHE_DIR=${cache}`,
+      ...MKVENV_COMMAND,
+      "-p",
+      "/usr/bin/python3.11",
+      "--without-pip",
+      env,
+    ]);
+  assertEquals((await build()).code, 0);
+  // Killed after the commit point: the new pyvenv.cfg set aside, one staged file still to go
+  // where the old one stands, in a directory made read-only since.
+  const made = await nobody([
+    "sh",
+    "-c",
+    `cd '${env}' && mkdir -p .mkvenv-stage/bin .mkvenv-trash && echo new > .mkvenv-stage/bin/activate && ` +
+    `cp pyvenv.cfg .mkvenv-cfg && mv pyvenv.cfg .mkvenv-trash/ && chmod 555 bin`,
+  ]);
+  assertEquals(made.code, 0, made.stderr);
+  const stuck = await build();
+  assertEquals(stuck.code, 1, stuck.stderr);
+  assertMatch(
+    errorLine(stuck.stderr),
+    /^mkvenv: error: Cannot finish the commit an interrupted mkvenv left in ".*E": ".*E\/bin\/activate" cannot be put in place \(permission denied\); make ".*E\/bin" writable and run mkvenv again$/,
+  );
+  assertEquals((await nobody(["chmod", "755", join(env, "bin")])).code, 0);
+  const again = await build();
+  assertEquals(again.code, 0, again.stderr);
+  await venvWorks(env);
+});
