@@ -20,6 +20,7 @@ import {
   MKVENV_COMMAND,
   mkvenvSlowed,
   pyenvPython,
+  type Ran,
   run,
   tempDir,
   tree,
@@ -28,6 +29,31 @@ import {
 
 const PY = pyenvPython("3.12");
 const AS_NOBODY = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"];
+
+/** Run `words` as user nobody. */
+function asNobody(words: readonly string[]): Promise<Ran> {
+  return run(AS_NOBODY[0]!, [...AS_NOBODY.slice(1), ...words]);
+}
+
+/**
+ * mkvenv `--without-pip` with Debian's python3.11 as user nobody, `cache` (made here, open to
+ * all) as its HOME, Deno's and mkvenv's cache.
+ */
+async function mkvenvAsNobody(cache: string, args: readonly string[]): Promise<Ran> {
+  await Deno.mkdir(cache, { recursive: true, mode: 0o777 });
+  await Deno.chmod(cache, 0o777);
+  return asNobody([
+    "env",
+    `HOME=${cache}`,
+    `DENO_DIR=${join(cache, "deno")}`,
+    `MKVENV_CACHE_DIR=${cache}`,
+    ...MKVENV_COMMAND,
+    "-p",
+    "/usr/bin/python3.11",
+    "--without-pip",
+    ...args,
+  ]);
+}
 const asRootOnLinux = Deno.build.os !== "linux" || Deno.uid() !== 0;
 
 Deno.test("an undo killed halfway is finished from what it set aside: the user's files come back", async () => {
@@ -235,24 +261,9 @@ Deno.test({
   await Deno.chmod(tmp.path, 0o777);
   const env = join(tmp.path, "n1");
   const cache = join(tmp.path, "cache");
-  const nobody = (args: string[]) =>
-    run(AS_NOBODY[0]!, [
-      ...AS_NOBODY.slice(1),
-      "env",
-      `HOME=${cache}`,
-      `DENO_DIR=${join(cache, "deno")}`,
-      `MKVENV_CACHE_DIR=${cache}`,
-      ...MKVENV_COMMAND,
-      "-p",
-      "/usr/bin/python3.11",
-      "--without-pip",
-      ...args,
-    ]);
-  await Deno.mkdir(cache, { mode: 0o777 });
-  await Deno.chmod(cache, 0o777);
+  const nobody = (args: string[]) => mkvenvAsNobody(cache, args);
   assertEquals((await nobody([env])).code, 0);
-  const ro = await run(AS_NOBODY[0]!, [
-    ...AS_NOBODY.slice(1),
+  const ro = await asNobody([
     "sh",
     "-c",
     `mkdir -p '${env}/etc/ro' && echo r > '${env}/etc/ro/r' && chmod 555 '${env}/etc/ro'`,
@@ -288,8 +299,7 @@ Deno.test({
   await Deno.chmod(sticky, 0o1777);
   const env = join(sticky, "venv");
   const sibling = helperPaths(env)[0]!;
-  const planted = await run(AS_NOBODY[0]!, [
-    ...AS_NOBODY.slice(1),
+  const planted = await asNobody([
     "sh",
     "-c",
     `mkdir '${sibling}' && echo data > '${sibling}/data'`,
@@ -340,21 +350,8 @@ Deno.test({
   await Deno.chmod(tmp.path, 0o777);
   const env = join(tmp.path, "E");
   const cache = join(tmp.path, "cache");
-  await Deno.mkdir(cache, { mode: 0o777 });
-  await Deno.chmod(cache, 0o777);
-  const nobody = (words: string[]) => run(AS_NOBODY[0]!, [...AS_NOBODY.slice(1), ...words]);
-  const build = () =>
-    nobody([
-      "env",
-      `HOME=${cache}`,
-      `DENO_DIR=${join(cache, "deno")}`,
-      `MKVENV_CACHE_DIR=${cache}`,
-      ...MKVENV_COMMAND,
-      "-p",
-      "/usr/bin/python3.11",
-      "--without-pip",
-      env,
-    ]);
+  const nobody = asNobody;
+  const build = () => mkvenvAsNobody(cache, [env]);
   assertEquals((await build()).code, 0);
   // Killed after the commit point: the new pyvenv.cfg set aside, one staged file still to go
   // where the old one stands, in a directory made read-only since.
