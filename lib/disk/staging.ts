@@ -283,12 +283,8 @@ export function recoverLeftovers(
       // The undo removes the new pyvenv.cfg right after the rename, and puts the old one back
       // last: one the undo still holds means the one in place (if any) is the new one.
       if (lstatOrNull(join(undo, "pyvenv.cfg")) !== null) removeTree(join(envDir, "pyvenv.cfg"));
-      if (isRealFile(undoList)) {
-        for (const rel of movedIn(undoList, warn)) removeTree(join(envDir, rel));
-        removeTree(undoList);
-      }
-      restoreTree(undo, envDir, "pyvenv.cfg");
-      keepWhatRemains(undo, warn);
+      const listed = isRealFile(undoList) ? movedIn(undoList, warn) : [];
+      putBack(undo, envDir, listed.map((rel) => join(envDir, rel)), warn, (what) => what());
     } else if (isRealFile(stagedCfg)) {
       say(`completing the commit into ${envDir}`);
       const moves: Moves = { envDir, trash, moved: [], warn: log };
@@ -790,15 +786,38 @@ function movedIn(list: string, warn?: (line: string) => void): string[] {
   return rels;
 }
 
+/** Run `what`, best effort: what cannot go back stays in the trash. */
+function attempt(what: () => void): void {
+  try {
+    what();
+  } catch {
+    // best effort
+  }
+}
+
+/**
+ * The undo proper, shared by the undo of a commit, of a failed commit and the run finishing a
+ * killed one: what the build moved in goes (`movedIn`, full paths), then UNDO_LIST, and only
+ * then do the entries of `from` go back, pyvenv.cfg last; what cannot go back is kept. `step`
+ * runs each removal and the putting back (best effort in a build, throwing in a recovery). A
+ * list that cannot be removed stops the undo before anything goes back: a later run, finding
+ * it, would remove what went back.
+ */
+function putBack(
+  from: string,
+  envDir: string,
+  movedIn: readonly string[],
+  warn: ((line: string) => void) | undefined,
+  step: (what: () => void) => void,
+): void {
+  for (const path of movedIn) step(() => removeTree(path));
+  removeTree(join(envDir, UNDO_LIST));
+  step(() => restoreTree(from, envDir, "pyvenv.cfg"));
+  step(() => keepWhatRemains(from, warn));
+}
+
 /** `Commit.undo` for a commit into an existing directory. */
 function undoCommit(moves: Moves, clear: boolean): void {
-  const attempt = (what: () => void) => {
-    try {
-      what();
-    } catch {
-      // best effort: what cannot go back stays in the trash
-    }
-  };
   const { envDir } = moves;
   // With `clear`, every entry now in envDir came with the commit, or from a step after it.
   const movedIn = clear
@@ -808,30 +827,15 @@ function undoCommit(moves: Moves, clear: boolean): void {
     : [...moves.moved].reverse();
   const trash = startUndo(moves, movedIn);
   attempt(() => removeTree(join(envDir, "pyvenv.cfg")));
-  for (const path of movedIn) attempt(() => removeTree(path));
-  attempt(() => removeTree(join(envDir, UNDO_LIST))); // before anything goes back (UNDO_LIST)
-  attempt(() => restoreTree(trash, envDir, "pyvenv.cfg"));
-  attempt(() => keepWhatRemains(trash, moves.warn));
+  attempt(() => putBack(trash, envDir, movedIn, moves.warn, attempt));
 }
 
 /** Undo a failed commit: remove what was moved in, put back what the trash holds. */
 function rollBack(moves: Moves, stagedCfg: string): void {
-  const trash = startUndo(moves, [...moves.moved].reverse());
-  for (const path of moves.moved.reverse()) {
-    try {
-      removeTree(path);
-    } catch {
-      // best effort
-    }
-  }
-  try {
-    removeTree(stagedCfg);
-    removeTree(join(moves.envDir, UNDO_LIST)); // before anything goes back (UNDO_LIST)
-    restoreTree(trash, moves.envDir, "pyvenv.cfg");
-    keepWhatRemains(trash, moves.warn);
-  } catch {
-    // best effort: what could not be moved back stays in the trash
-  }
+  const movedIn = [...moves.moved].reverse();
+  const trash = startUndo(moves, movedIn);
+  attempt(() => removeTree(stagedCfg));
+  attempt(() => putBack(trash, moves.envDir, movedIn, moves.warn, attempt));
 }
 
 /** A name no cleanup removes, for what an undo could not put back. */
