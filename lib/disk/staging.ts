@@ -25,6 +25,7 @@
 import { basename, dirname, join, sep } from "./paths.ts";
 import { BuildError, q } from "../errors.ts";
 import { environmentError, kindOf, lstatOrNull, osError, readRegularFile } from "./disk.ts";
+import { currentUid } from "./cache.ts";
 import { acquireLock, type Lock, lockDirectory, lockOwnDirectory } from "./lock.ts";
 
 /**
@@ -841,6 +842,12 @@ function rollBack(moves: Moves, stagedCfg: string): void {
 /** A name no cleanup removes, for what an undo could not put back. */
 const KEPT = ".mkvenv-kept";
 
+/** Whether `name` is one under which mkvenv kept old files (`.mkvenv-kept`, `-2`, ...). */
+export function isKeptEntry(name: string): boolean {
+  return name === KEPT ||
+    (name.startsWith(`${KEPT}-`) && /^\d+$/.test(name.slice(KEPT.length + 1)));
+}
+
 /**
  * After an undo: an empty trash goes; one still holding entries (the user's old files that could
  * not go back) is renamed where no later run's cleanup removes it, and named in a warning.
@@ -864,7 +871,7 @@ function keepWhatRemains(
 
 /** Whether the running user owns the entry (always, where the system has no user ids). */
 function isOwn(st: Deno.FileInfo): boolean {
-  const uid = Deno.uid();
+  const uid = currentUid();
   return uid === null || st.uid === null || st.uid === uid;
 }
 

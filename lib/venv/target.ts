@@ -33,6 +33,7 @@ import {
   commitStage,
   conflicts,
   createStage,
+  isKeptEntry,
   isOwnEntry,
   lockTarget,
   namedAsVenv,
@@ -222,7 +223,7 @@ function checkExisting(
     const foreign = foreignEntry(envDir, isOwnEntry);
     if (foreign === null) return;
     // .mkvenv-kept (and -2, ...) holds old files an earlier run could not remove or put back.
-    const why = /^\.mkvenv-kept(?:-\d+)?$/.test(foreign.split(/[\\/]/)[0]!)
+    const why = isKeptEntry(foreign.split(/[\\/]/)[0]!)
       ? "old files an earlier mkvenv could neither remove nor put back; look through them"
       : "which neither a virtual environment nor pip puts there";
     throw new BuildError(
